@@ -1,0 +1,229 @@
+// stash53: passive DNS capture → JSON events → Redis, ZeroMQ, MQTT, stdout, files.
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "app/pipeline.h"
+#include "capture/pcap_source.h"
+#include "common/log.h"
+#include "config/config.h"
+#include "emitters/emitter.h"
+#include "enrich/enricher.h"
+
+namespace stash53::app {
+namespace {
+
+constexpr int kExitConfig = 2;
+
+struct CommandLine {
+  std::string config_file, interface, read_file, bpf, nsid, output_file, log_level = "info";
+  bool to_stdout = false, check_config = false, no_promisc = false;
+  int snaplen = 0, buffer_mb = 0;
+  std::vector<int> ports;
+  unsigned stats_interval_s = 0;
+  bool stats_interval_given = false;
+  unsigned drain_ms = 10'000;
+};
+
+// Command-line flags win over the file; emitter flags replace the file's emitters.
+void apply_overrides(const CommandLine& cl, config::Config& cfg) {
+  auto& c = cfg.capture;
+  if (!cl.interface.empty()) c.interface = cl.interface, c.file.clear();
+  if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
+  YAML::Node flags(YAML::NodeType::Map);
+  config::OptionReader flag_reader(flags, "command line");
+  if (!cl.bpf.empty()) {
+    config::check_bpf(cl.bpf, flag_reader, "-f");
+    c.bpf = cl.bpf;
+  }
+  if (cl.snaplen) c.snaplen = cl.snaplen;
+  if (cl.buffer_mb) c.buffer_mb = cl.buffer_mb;
+  if (cl.no_promisc) c.promiscuous = false;
+  if (!cl.ports.empty()) cfg.decode.ports.assign(cl.ports.begin(), cl.ports.end());
+  if (cl.stats_interval_given) cfg.stats_interval_s = cl.stats_interval_s;
+
+  if (!cl.nsid.empty()) {
+    auto it = std::find_if(cfg.enrich.begin(), cfg.enrich.end(),
+                           [](const auto& e) { return e.type == "nsid"; });
+    if (it == cfg.enrich.end() && !cfg.enrich_given) {
+      // The defaults are built later; make nsid explicit so the label reaches it.
+      for (const auto& type : enrich::default_enrichers()) {
+        YAML::Node n(YAML::NodeType::Map);
+        cfg.enrich.push_back({type, "", config::OptionReader(n, "enrich(default " + type + ")")});
+      }
+      cfg.enrich_given = true;
+      it = std::find_if(cfg.enrich.begin(), cfg.enrich.end(),
+                        [](const auto& e) { return e.type == "nsid"; });
+    }
+    if (it == cfg.enrich.end()) {
+      YAML::Node n(YAML::NodeType::Map);
+      cfg.enrich.push_back({"nsid", "", config::OptionReader(n, "-N")});
+      it = std::prev(cfg.enrich.end());
+    }
+    it->options.set("label", cl.nsid);
+  }
+
+  std::vector<config::ComponentConfig> cli_emitters;
+  if (cl.to_stdout) {
+    YAML::Node n(YAML::NodeType::Map);
+    cli_emitters.push_back({"stdout", "stdout", config::OptionReader(n, "--stdout")});
+  }
+  if (!cl.output_file.empty()) {
+    YAML::Node n(YAML::NodeType::Map);
+    n["path"] = cl.output_file;
+    cli_emitters.push_back({"file", "file", config::OptionReader(n, "-o")});
+  }
+  if (!cli_emitters.empty()) cfg.emitters = std::move(cli_emitters);
+  if (cfg.emitters.empty()) {
+    YAML::Node n(YAML::NodeType::Map);
+    cfg.emitters.push_back({"stdout", "stdout", config::OptionReader(n, "default stdout")});
+  }
+  if (cfg.enrich.empty() && !cfg.enrich_given)
+    for (const auto& type : enrich::default_enrichers()) {
+      YAML::Node n(YAML::NodeType::Map);
+      cfg.enrich.push_back({type, "", config::OptionReader(n, "enrich(default " + type + ")")});
+    }
+}
+
+int run(int argc, char** argv) {
+  CommandLine cl;
+  CLI::App cli{"stash53: passive DNS sniffer. Captures DNS with libpcap, decodes every message "
+               "into a JSON event and sends it to stdout, files, Redis, ZeroMQ or MQTT."};
+  cli.set_version_flag("-V,--version", "stash53 " STASH53_VERSION);
+  cli.add_option("-c,--config", cl.config_file, "YAML config file (see deploy/stash53.example.yml)")
+      ->check(CLI::ExistingFile);
+  auto* iface = cli.add_option("-i,--interface", cl.interface,
+                               "Capture live on this interface (any, lo, eth0, ...)");
+  cli.add_option("-r,--read", cl.read_file, "Read a pcap or pcapng file; - reads stdin")
+      ->excludes(iface);
+  cli.add_option("-f,--filter", cl.bpf, "BPF capture filter (default: port 53)");
+  cli.add_option("-N,--nsid", cl.nsid, "Sensor label in every event's nsid (default: host name)");
+  cli.add_option("-o,--output", cl.output_file, "Append events as NDJSON to this file");
+  cli.add_flag("--stdout", cl.to_stdout, "Print events to stdout (the default with no emitter)");
+  cli.add_option("-s,--snaplen", cl.snaplen, "Bytes captured per packet (default 65535)")
+      ->check(CLI::Range(64, 262144));
+  cli.add_option("-B,--buffer-mb", cl.buffer_mb, "Kernel capture buffer in MiB (default 32)")
+      ->check(CLI::Range(1, 4096));
+  cli.add_flag("--no-promisc", cl.no_promisc, "Do not put the interface in promiscuous mode");
+  cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353)")
+      ->check(CLI::Range(1, 65535));
+  cli.add_option_function<unsigned>(
+         "--stats-interval",
+         [&](unsigned v) {
+           cl.stats_interval_s = v;
+           cl.stats_interval_given = true;
+         },
+         "Print the counters to stderr every N seconds (0: only at exit)")
+      ->check(CLI::Range(0, 86400));
+  cli.add_option("--drain-ms", cl.drain_ms,
+                 "At shutdown, how long emitters may take to deliver queued events (default 10000)");
+  cli.add_option("--log-level", cl.log_level, "trace, debug, info, warn, error or off");
+  cli.add_flag("--check-config", cl.check_config,
+               "Check the config and flags, build every component, connect nothing, exit");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : kExitConfig;
+  }
+
+  try {
+    log::init(cl.log_level);
+  } catch (const std::exception& e) {
+    std::cerr << "stash53: --log-level: " << e.what() << "\n";
+    return kExitConfig;
+  }
+
+  // Signals are taken by sigwait in this thread only; every thread started later inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // the pipeline thread's "I am done"
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a closed stdout is a write error, not a silent death
+
+  config::Config cfg;
+  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
+  std::vector<std::unique_ptr<emitters::Emitter>> emitters;
+  try {
+    cfg = config::load_config(cl.config_file);
+    apply_overrides(cl, cfg);
+    if (cfg.capture.interface.empty() && cfg.capture.file.empty() && !cl.check_config)
+      throw config::ConfigError(
+          "nothing to capture: give -i INTERFACE or -r FILE (or capture.interface / "
+          "capture.file in the config)");
+    for (auto& e : cfg.enrich) {
+      enrichers.push_back(enrich::make_enricher(e.type, e.options));
+      e.options.finish();
+    }
+    const bool offline = !cfg.capture.file.empty();
+    for (auto& e : cfg.emitters) {
+      emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline}));
+      e.options.finish();
+    }
+  } catch (const config::ConfigError& e) {
+    log::error("config", "{}", e.what());
+    return kExitConfig;
+  }
+  if (cl.check_config) {
+    std::cout << "stash53: configuration OK (" << enrichers.size() << " enrichers, "
+              << emitters.size() << " emitters)\n";
+    return 0;
+  }
+
+  std::unique_ptr<capture::Source> source;
+  try {
+    source = std::make_unique<capture::PcapSource>(cfg.capture);
+  } catch (const std::exception& e) {
+    log::error("capture", "{}.", e.what());
+    return 1;
+  }
+  for (auto& em : emitters) em->start();
+
+  Pipeline pipeline(*source, cfg.decode, std::move(enrichers), emitters);
+  const pthread_t main_thread = pthread_self();
+  bool source_ok = true;
+  std::thread pipe_thread([&] {
+    source_ok = pipeline.run();
+    pthread_kill(main_thread, SIGUSR1);
+  });
+
+  // Wait for the end of input or a signal, printing the counters on the way when asked.
+  for (bool stopping = false;;) {
+    int sig = 0;
+    if (cfg.stats_interval_s > 0) {
+      const timespec timeout{static_cast<time_t>(cfg.stats_interval_s), 0};
+      sig = sigtimedwait(&signals, nullptr, &timeout);
+      if (sig < 0) {
+        if (errno == EAGAIN) log::info("stats", "{}", pipeline.stats_line());
+        continue;
+      }
+    } else if (sigwait(&signals, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGUSR1) break;
+    if (!stopping) log::info("main", "Signal {} received, stopping.", sig);
+    stopping = true;
+    source->stop();
+  }
+  pipe_thread.join();
+  for (auto& em : emitters) em->stop(std::chrono::milliseconds(cl.drain_ms));
+  log::info("stats", "{}", pipeline.stats_line());
+  return source_ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace stash53::app
+
+int main(int argc, char** argv) {
+  try {
+    return stash53::app::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stash53: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,47 @@
+#pragma once
+#include <pcap/pcap.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "capture/source.h"
+
+namespace stash53::capture {
+
+/// Settings of the libpcap source (config section `capture`).
+struct PcapOptions {
+  std::string interface;        // live capture device, e.g. "eth0", "any", "lo"
+  std::string file;             // pcap or pcapng file, "-" for stdin; used when non-empty
+  std::string bpf = "port 53";  // capture filter
+  int snaplen = 65535;          // bytes kept per packet; large EDNS answers need it all
+  int buffer_mb = 32;           // kernel ring buffer, absorbs bursts
+  bool promiscuous = true;
+  bool immediate = true;        // deliver packets as they arrive, not per kernel block
+  int timeout_ms = 100;         // how often an idle live capture returns Idle
+};
+
+/// libpcap live or offline source. Opening (constructor) throws std::runtime_error with the
+/// libpcap message; next() never throws.
+class PcapSource final : public Source {
+ public:
+  explicit PcapSource(const PcapOptions& options);
+  Next next(Packet& out) noexcept override;
+  void stop() noexcept override;
+  SourceStats stats() const noexcept override;
+  std::string error() const override { return error_; }
+  bool is_offline() const noexcept override { return offline_; }
+
+  /// Link types the decoder understands; others are refused at open time.
+  static bool supported_dlt(int dlt) noexcept;
+
+ private:
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> handle_{nullptr, &pcap_close};
+  bool offline_ = false;
+  int dlt_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::uint64_t received_ = 0;
+  std::string error_;
+};
+
+}  // namespace stash53::capture

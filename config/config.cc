@@ -1,0 +1,96 @@
+#include "config/config.h"
+
+#include <pcap/pcap.h>
+
+#include <set>
+
+namespace stash53::config {
+namespace {
+
+void read_capture(OptionReader o, capture::PcapOptions& c) {
+  std::string source = "pcap";
+  o.read("source", source, "the source type (pcap)");
+  if (source != "pcap") o.fail("source", "unknown source '" + source + "' (known: pcap)");
+  o.read("interface", c.interface, "a network interface name");
+  o.read("file", c.file, "a pcap or pcapng file path, or - for stdin");
+  if (!c.interface.empty() && !c.file.empty())
+    o.fail("file", "give either interface or file, not both");
+  o.read("bpf", c.bpf, "a BPF filter expression");
+  check_bpf(c.bpf, o, "bpf");
+  o.read_range("snaplen", c.snaplen, 64, 262144);
+  o.read_range("buffer_mb", c.buffer_mb, 1, 4096);
+  o.read("promiscuous", c.promiscuous, "true or false");
+  o.read("immediate", c.immediate, "true or false");
+  o.finish();
+}
+
+void read_decode(OptionReader o, decode::DecodeOptions& d) {
+  std::vector<int> ports;
+  o.read("ports", ports, "a list of port numbers");
+  if (o.has("ports")) {
+    if (ports.empty()) o.fail("ports", "must list at least one port");
+    d.ports.clear();
+    for (const int p : ports) {
+      if (p < 1 || p > 65535) o.fail("ports", "port " + std::to_string(p) + " is not in 1..65535");
+      d.ports.push_back(static_cast<std::uint16_t>(p));
+    }
+  }
+  o.finish();
+}
+
+std::vector<ComponentConfig> read_components(OptionReader& root, const std::string& key,
+                                             bool named) {
+  std::vector<ComponentConfig> out;
+  std::set<std::string> names;
+  for (auto& o : root.list(key)) {
+    ComponentConfig c{"", "", o};
+    c.options.require("type", c.type, "the component type");
+    if (named) {
+      c.name = c.type;
+      c.options.read("name", c.name, "an instance name");
+      if (!names.insert(c.name).second)
+        c.options.fail("name", "'" + c.name + "' is used twice; names must be unique");
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+void check_bpf(const std::string& bpf, const OptionReader& where, const std::string& key) {
+  if (bpf.empty()) return;
+  std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(pcap_open_dead(DLT_EN10MB, 65535),
+                                                      &pcap_close);
+  bpf_program prog{};
+  if (pcap_compile(dead.get(), &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0)
+    where.fail(key, "bad BPF filter '" + bpf + "': " + pcap_geterr(dead.get()));
+  pcap_freecode(&prog);
+}
+
+Config load_config(const std::string& path) {
+  Config cfg;
+  if (path.empty()) return cfg;
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigError("config: cannot read '" + path + "'");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError("config: " + path + " (line " + std::to_string(e.mark.line + 1) +
+                      "): not valid YAML: " + e.msg);
+  }
+  OptionReader root(doc, "");
+  read_capture(root.section("capture"), cfg.capture);
+  read_decode(root.section("decode"), cfg.decode);
+  cfg.enrich_given = root.has("enrich");
+  cfg.enrich = read_components(root, "enrich", false);
+  cfg.emitters = read_components(root, "emitters", true);
+  OptionReader stats = root.section("stats");
+  stats.read_range("interval_s", cfg.stats_interval_s, 0, 86400);
+  stats.finish();
+  root.finish();
+  return cfg;
+}
+
+}  // namespace stash53::config

@@ -1,0 +1,37 @@
+#pragma once
+// The config file (`-c FILE`): sections capture, decode, enrich, emitters, stats. Capture and
+// decode are read here; each enricher and emitter reads its own options when it is built.
+
+#include <string>
+#include <vector>
+
+#include "capture/pcap_source.h"
+#include "config/option_reader.h"
+#include "decode/decoder.h"
+
+namespace stash53::config {
+
+/// One entry of `enrich` or `emitters`: its type, instance name and the rest of its options.
+struct ComponentConfig {
+  std::string type;
+  std::string name;
+  OptionReader options;
+};
+
+struct Config {
+  capture::PcapOptions capture;
+  decode::DecodeOptions decode;
+  std::vector<ComponentConfig> enrich;  // empty: the defaults (rcode, tld, nsid)
+  bool enrich_given = false;            // an explicit `enrich: []` turns them all off
+  std::vector<ComponentConfig> emitters;
+  unsigned stats_interval_s = 0;
+};
+
+/// Parses and checks the file; an empty path gives the defaults. Throws ConfigError naming the
+/// key, its line and what was expected.
+[[nodiscard]] Config load_config(const std::string& path);
+
+/// Checks a BPF expression without opening a device. Throws ConfigError for `key`.
+void check_bpf(const std::string& bpf, const OptionReader& where, const std::string& key);
+
+}  // namespace stash53::config

@@ -1,0 +1,114 @@
+#pragma once
+// Typed access to one YAML mapping of the config file. Each component reads its own keys, the
+// field's initial value being the default; finish() then rejects every key nobody read, so a
+// typo is an error at start-up, not a silently ignored setting.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace stash53::config {
+
+/// A config problem; the message names the key, its line and what was expected.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class OptionReader {
+ public:
+  /// `node` must be a mapping or null (no keys); `path` prefixes key names in messages, e.g.
+  /// "emitters[1]". Throws ConfigError when `node` is something else.
+  OptionReader(YAML::Node node, std::string path);
+
+  /// Reads `key` into `field` when present; leaves the default otherwise. `expected` says what
+  /// the value must be, for the error message ("an integer 1..65535"). Throws ConfigError.
+  template <typename T>
+  void read(const std::string& key, T& field, std::string_view expected);
+  /// Like read(), but a missing key is an error.
+  template <typename T>
+  void require(const std::string& key, T& field, std::string_view expected);
+  /// Reads an integer and checks lo <= value <= hi.
+  template <typename T>
+  void read_range(const std::string& key, T& field, long long lo, long long hi);
+
+  [[nodiscard]] bool has(const std::string& key) const;
+  /// The nested mapping under `key` (empty if absent).
+  [[nodiscard]] OptionReader section(const std::string& key);
+  /// The mappings of the list under `key`, named `<path>.<key>[i]`.
+  [[nodiscard]] std::vector<OptionReader> list(const std::string& key);
+  /// Sets or replaces `key` (command-line overrides use this before components read).
+  template <typename T>
+  void set(const std::string& key, const T& value) {
+    node_[key] = value;
+  }
+
+  /// Throws ConfigError naming the first key that no one read.
+  void finish() const;
+  /// Throws ConfigError for `key` with `problem`, e.g. fail("port", "must not be 0").
+  [[noreturn]] void fail(const std::string& key, std::string_view problem) const;
+
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  [[nodiscard]] std::string where(const std::string& key) const;
+  template <typename T>
+  [[nodiscard]] T convert(const std::string& key, std::string_view expected);
+
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> read_;
+};
+
+template <typename T>
+T OptionReader::convert(const std::string& key, std::string_view expected) {
+  read_.insert(key);
+  const YAML::Node v = node_[key];
+  if constexpr (std::is_same_v<T, bool>) {
+    // yaml-cpp also takes y/n/on/off; accept only what every reader means by a boolean.
+    if (v.IsScalar() && (v.Scalar() == "true" || v.Scalar() == "false")) return v.Scalar() == "true";
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (v.IsScalar()) return v.Scalar();
+  } else {
+    try {
+      if (v.IsScalar() || v.IsSequence()) return v.as<T>();
+    } catch (const YAML::Exception&) {
+    }
+  }
+  fail(key, "expected " + std::string(expected));
+}
+
+template <typename T>
+void OptionReader::read(const std::string& key, T& field, std::string_view expected) {
+  if (!has(key)) {
+    read_.insert(key);
+    return;
+  }
+  field = convert<T>(key, expected);
+}
+
+template <typename T>
+void OptionReader::require(const std::string& key, T& field, std::string_view expected) {
+  if (!has(key)) fail(key, "missing; expected " + std::string(expected));
+  field = convert<T>(key, expected);
+}
+
+template <typename T>
+void OptionReader::read_range(const std::string& key, T& field, long long lo, long long hi) {
+  const std::string expected = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+  if (!has(key)) {
+    read_.insert(key);
+    return;
+  }
+  const auto v = convert<long long>(key, expected);
+  if (v < lo || v > hi) fail(key, "expected " + expected + ", got " + std::to_string(v));
+  field = static_cast<T>(v);
+}
+
+}  // namespace stash53::config

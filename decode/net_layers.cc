@@ -1,0 +1,221 @@
+#include "decode/net_layers.h"
+
+#include <pcap/dlt.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace stash53::decode {
+namespace {
+
+constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherVlan = 0x8100,
+                        kEtherQinQ = 0x88A8, kEtherQinQOld = 0x9100;
+constexpr std::uint8_t kIpProtoTcp = 6, kIpProtoUdp = 17;
+
+using Bytes = std::span<const std::uint8_t>;
+
+std::uint16_t be16(const std::uint8_t* p) noexcept {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
+
+enum class Family : std::uint8_t { None, V4, V6 };
+
+Family family_of_ethertype(std::uint16_t t) noexcept {
+  return t == kEtherIpv4 ? Family::V4 : t == kEtherIpv6 ? Family::V6 : Family::None;
+}
+
+// Skips any stack of 802.1Q / 802.1ad tags (QinQ) after an ethertype field.
+bool skip_vlan_tags(std::uint16_t& type, Bytes& b) noexcept {
+  while (type == kEtherVlan || type == kEtherQinQ || type == kEtherQinQOld) {
+    if (b.size() < 4) return false;
+    type = be16(b.data() + 2);
+    b = b.subspan(4);
+  }
+  return true;
+}
+
+// BSD loopback: the address family in 4 bytes, host byte order of the capturing machine (NULL)
+// or network order (LOOP). The values of AF_INET6 differ between the BSDs and Linux.
+Family family_of_af(std::uint32_t af) noexcept {
+  switch (af) {
+    case 2: return Family::V4;
+    case 10: case 24: case 28: case 30: return Family::V6;
+    default: return Family::None;
+  }
+}
+
+// Strips the link layer; returns the IP family of what remains, or None.
+PacketKind strip_link(int dlt, Bytes& b, Family& family) noexcept {
+  std::uint16_t type = 0;
+  switch (dlt) {
+    case DLT_EN10MB:
+      if (b.size() < 14) return PacketKind::TruncatedFrame;
+      type = be16(b.data() + 12);
+      b = b.subspan(14);
+      break;
+    case DLT_LINUX_SLL:  // 16-byte cooked header, protocol last
+      if (b.size() < 16) return PacketKind::TruncatedFrame;
+      type = be16(b.data() + 14);
+      b = b.subspan(16);
+      break;
+    case DLT_LINUX_SLL2:  // 20-byte cooked header, protocol first
+      if (b.size() < 20) return PacketKind::TruncatedFrame;
+      type = be16(b.data());
+      b = b.subspan(20);
+      break;
+    case DLT_NULL:
+    case DLT_LOOP: {
+      if (b.size() < 4) return PacketKind::TruncatedFrame;
+      std::uint32_t be = 0, le = 0;
+      for (int i = 0; i < 4; ++i) {
+        be = be << 8 | b[i];
+        le |= std::uint32_t{b[i]} << (8 * i);
+      }
+      // Which byte order the writer used is not recorded; only one reading is a small number.
+      family = family_of_af(be <= 0xFFFF ? be : le);
+      b = b.subspan(4);
+      return family == Family::None ? PacketKind::NotIp : PacketKind::Dns;
+    }
+    case DLT_RAW:
+    case 14:
+    case DLT_IPV4:
+    case DLT_IPV6:
+      if (b.empty()) return PacketKind::TruncatedFrame;
+      family = (b[0] >> 4) == 4 ? Family::V4 : (b[0] >> 4) == 6 ? Family::V6 : Family::None;
+      return family == Family::None ? PacketKind::BadHeader : PacketKind::Dns;
+    default:
+      return PacketKind::NotIp;
+  }
+  if (!skip_vlan_tags(type, b)) return PacketKind::TruncatedFrame;
+  family = family_of_ethertype(type);
+  return family == Family::None ? PacketKind::NotIp : PacketKind::Dns;
+}
+
+PacketKind strip_ipv4(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
+  if (b.size() < 20) return PacketKind::TruncatedFrame;
+  const std::size_t ihl = (b[0] & 0x0Fu) * 4;
+  const std::size_t total = be16(b.data() + 2);
+  if ((b[0] >> 4) != 4 || ihl < 20 || total < ihl) return PacketKind::BadHeader;
+  if (b.size() < ihl) return PacketKind::TruncatedFrame;
+  const std::uint16_t frag = be16(b.data() + 6);
+  if (frag & 0x3FFF) return PacketKind::IpFragment;  // MF set or a non-zero offset
+  proto = b[9];
+  net.ipv6 = false;
+  std::memcpy(net.src.bytes, b.data() + 12, 4);
+  std::memcpy(net.dst.bytes, b.data() + 16, 4);
+  // Drop the link layer's padding; keep a snaplen-cut packet as it is.
+  b = b.subspan(ihl, std::min(b.size(), total) - ihl);
+  return PacketKind::Dns;
+}
+
+PacketKind strip_ipv6(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
+  if (b.size() < 40) return PacketKind::TruncatedFrame;
+  if ((b[0] >> 4) != 6) return PacketKind::BadHeader;
+  const std::size_t payload_len = be16(b.data() + 4);
+  std::uint8_t next = b[6];
+  net.ipv6 = true;
+  std::memcpy(net.src.bytes, b.data() + 8, 16);
+  std::memcpy(net.dst.bytes, b.data() + 24, 16);
+  b = b.subspan(40);
+  // A zero payload length means a jumbogram (RFC 2675): the captured bytes are all we know.
+  if (payload_len != 0) b = b.first(std::min(b.size(), payload_len));
+  // Walk the extension headers (RFC 8200 §4) to the transport.
+  for (;;) {
+    switch (next) {
+      case 0:    // hop-by-hop options
+      case 43:   // routing
+      case 60:   // destination options
+      case 135:  // mobility
+      case 139:  // HIP
+      case 140: {  // shim6
+        if (b.size() < 8) return PacketKind::TruncatedFrame;
+        const std::size_t len = (b[1] + 1u) * 8;
+        if (b.size() < len) return PacketKind::TruncatedFrame;
+        next = b[0];
+        b = b.subspan(len);
+        break;
+      }
+      case 44: {  // fragment: only an atomic fragment (offset 0, no M) is a whole datagram
+        if (b.size() < 8) return PacketKind::TruncatedFrame;
+        if (be16(b.data() + 2) & 0xFFF9) return PacketKind::IpFragment;
+        next = b[0];
+        b = b.subspan(8);
+        break;
+      }
+      case 51: {  // authentication header, length in 4-octet units minus 2
+        if (b.size() < 8) return PacketKind::TruncatedFrame;
+        const std::size_t len = (b[1] + 2u) * 4;
+        if (b.size() < len) return PacketKind::TruncatedFrame;
+        next = b[0];
+        b = b.subspan(len);
+        break;
+      }
+      default:
+        proto = next;
+        return PacketKind::Dns;
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view packet_kind_name(PacketKind k) noexcept {
+  switch (k) {
+    case PacketKind::Dns: return "dns";
+    case PacketKind::TruncatedFrame: return "truncated-frame";
+    case PacketKind::NotIp: return "not-ip";
+    case PacketKind::BadHeader: return "bad-header";
+    case PacketKind::IpFragment: return "ip-fragment";
+    case PacketKind::NotUdpTcp: return "not-udp-tcp";
+    case PacketKind::NotDnsPort: return "not-dns-port";
+    case PacketKind::NoPayload: return "no-payload";
+    case PacketKind::kCount: break;
+  }
+  return "unknown";
+}
+
+PortSet::PortSet() {
+  add(53);
+  add(5353);
+}
+
+void PortSet::clear() noexcept { std::memset(bits_, 0, sizeof bits_); }
+
+PacketKind parse_layers(const capture::Packet& pkt, const PortSet& ports, Layers& out) noexcept {
+  Bytes b = pkt.bytes;
+  Family family = Family::None;
+  if (const auto k = strip_link(pkt.dlt, b, family); k != PacketKind::Dns) return k;
+
+  std::uint8_t proto = 0;
+  const auto k = family == Family::V4 ? strip_ipv4(b, out.net, proto)
+                                      : strip_ipv6(b, out.net, proto);
+  if (k != PacketKind::Dns) return k;
+
+  if (proto == kIpProtoUdp) {
+    if (b.size() < 8) return PacketKind::TruncatedFrame;
+    out.net.transport = Transport::Udp;
+    out.net.sport = be16(b.data());
+    out.net.dport = be16(b.data() + 2);
+    const std::size_t udp_len = be16(b.data() + 4);
+    if (udp_len < 8) return PacketKind::BadHeader;
+    b = b.subspan(8, std::min(b.size(), udp_len) - 8);
+  } else if (proto == kIpProtoTcp) {
+    if (b.size() < 20) return PacketKind::TruncatedFrame;
+    out.net.transport = Transport::Tcp;
+    out.net.sport = be16(b.data());
+    out.net.dport = be16(b.data() + 2);
+    const std::size_t data_off = (b[12] >> 4) * 4u;
+    if (data_off < 20) return PacketKind::BadHeader;
+    if (b.size() < data_off) return PacketKind::TruncatedFrame;
+    b = b.subspan(data_off);
+  } else {
+    return PacketKind::NotUdpTcp;
+  }
+  if (!ports.contains(out.net.sport) && !ports.contains(out.net.dport))
+    return PacketKind::NotDnsPort;
+  if (b.empty() && out.net.transport == Transport::Tcp) return PacketKind::NoPayload;
+  out.payload = b;
+  return PacketKind::Dns;
+}
+
+}  // namespace stash53::decode

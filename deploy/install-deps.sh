@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the Debian 12 packages stash53 builds, runs and tests with; only those missing.
+set -eu
+packages="build-essential cmake make pkg-config
+libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
+tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy iproute2 util-linux"
+missing=""
+for p in $packages; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

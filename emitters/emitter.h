@@ -1,0 +1,64 @@
+#pragma once
+// Emitters deliver serialised events to one destination each, on their own thread, behind a
+// bounded queue, so a slow or dead destination never slows the capture or another emitter.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/option_reader.h"
+
+namespace stash53::emitters {
+
+struct EmitterStats {
+  std::uint64_t queued = 0;         // accepted into the queue
+  std::uint64_t sent = 0;           // confirmed written / acknowledged
+  std::uint64_t dropped_full = 0;   // refused: queue full (live capture, when_full: drop)
+  std::uint64_t dropped_error = 0;  // lost: destination refused them, or shutdown while unreachable
+  std::uint64_t reconnects = 0;
+  std::size_t depth = 0;            // queued now
+};
+
+/// What an emitter is built from: its instance name, its type, and its own options.
+struct EmitterSpec {
+  std::string name;
+  std::string type;
+  config::OptionReader* options;  // the emitter reads its keys; the caller calls finish()
+  bool offline_source = false;    // reading a file: wait on a full queue instead of dropping
+};
+
+class Emitter {
+ public:
+  enum class Offer : std::uint8_t { Queued, QueueFull, Stopped };
+  virtual ~Emitter() = default;
+  /// Hands one serialised event over (copied). Pipeline thread only. Drops and counts on a full
+  /// queue, or waits for room when the emitter's when_full policy is `block`.
+  [[nodiscard]] virtual Offer offer(std::string_view event) noexcept = 0;
+  /// Starts the emitter's thread. Throws on a setup error.
+  virtual void start() = 0;
+  /// Stops accepting events, delivers what is queued for at most `drain`, joins the thread.
+  virtual void stop(std::chrono::milliseconds drain) noexcept = 0;
+  /// Any thread.
+  [[nodiscard]] virtual EmitterStats stats() const noexcept = 0;
+  [[nodiscard]] virtual const std::string& name() const noexcept = 0;
+};
+
+/// Builds an emitter of spec.type. Throws config::ConfigError for an unknown type or option.
+[[nodiscard]] std::unique_ptr<Emitter> make_emitter(const EmitterSpec& spec);
+
+using EmitterFactory = std::unique_ptr<Emitter> (*)(const EmitterSpec&);
+/// Called by STASH53_REGISTER_EMITTER at static initialisation.
+bool register_emitter(const char* type, EmitterFactory factory);
+
+}  // namespace stash53::emitters
+
+/// Registers `Class` (constructible from `const EmitterSpec&`) as emitter type `type`.
+#define STASH53_REGISTER_EMITTER(type, Class)                                          \
+  [[maybe_unused]] static const bool stash53_emitter_registered_##Class =              \
+      ::stash53::emitters::register_emitter(                                           \
+          type, [](const ::stash53::emitters::EmitterSpec& spec)                       \
+                    -> std::unique_ptr<::stash53::emitters::Emitter> {                 \
+            return std::make_unique<Class>(spec);                                      \
+          })

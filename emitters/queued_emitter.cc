@@ -1,0 +1,171 @@
+#include "emitters/queued_emitter.h"
+
+#include <random>
+
+#include "common/log.h"
+#include "common/thread_name.h"
+
+namespace stash53::emitters {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+struct QueueLimits {
+  std::size_t items = 100'000;
+  std::size_t bytes = 256u << 20;
+};
+
+QueueLimits read_limits(config::OptionReader& o) {
+  QueueLimits q;
+  o.read_range("queue_size", q.items, 1, 100'000'000);
+  std::size_t mb = q.bytes >> 20;
+  o.read_range("queue_mb", mb, 1, 1'000'000);
+  q.bytes = mb << 20;
+  return q;
+}
+
+}  // namespace
+
+QueuedEmitter::QueuedEmitter(const EmitterSpec& spec)
+    : name_(spec.name),
+      component_("emit:" + spec.name),
+      queue_([&] {
+        const auto q = read_limits(*spec.options);
+        return BoundedQueue(q.items, q.bytes);
+      }()) {
+  auto& o = *spec.options;
+  o.read_range("batch_size", batch_size_, 1, 1'000'000);
+  long long flush_ms = flush_.count(), retry_ms = retry_.count(), retry_max_ms = retry_max_.count();
+  o.read_range("flush_ms", flush_ms, 0, 60'000);
+  o.read_range("retry_ms", retry_ms, 1, 600'000);
+  o.read_range("retry_max_ms", retry_max_ms, 1, 3'600'000);
+  if (retry_max_ms < retry_ms) o.fail("retry_max_ms", "must not be smaller than retry_ms");
+  flush_ = std::chrono::milliseconds(flush_ms);
+  retry_ = backoff_ = std::chrono::milliseconds(retry_ms);
+  retry_max_ = std::chrono::milliseconds(retry_max_ms);
+  std::string when_full = "auto";
+  o.read("when_full", when_full, "drop, block or auto");
+  if (when_full == "auto")
+    block_when_full_ = spec.offline_source;  // nothing races a file; live traffic cannot wait
+  else if (when_full == "block" || when_full == "drop")
+    block_when_full_ = when_full == "block";
+  else
+    o.fail("when_full", "expected drop, block or auto, got '" + when_full + "'");
+}
+
+QueuedEmitter::~QueuedEmitter() {
+  if (thread_.joinable()) stop(std::chrono::milliseconds(0));
+}
+
+Emitter::Offer QueuedEmitter::offer(std::string_view event) noexcept {
+  switch (queue_.push(event, block_when_full_)) {
+    case BoundedQueue::Push::Ok:
+      queued_.add();
+      return Offer::Queued;
+    case BoundedQueue::Push::Full:
+      dropped_full_.add();
+      return Offer::QueueFull;
+    case BoundedQueue::Push::Closed:
+      break;
+  }
+  dropped_stopped_.add();
+  return Offer::Stopped;
+}
+
+void QueuedEmitter::start() { thread_ = std::thread([this] { run(); }); }
+
+void QueuedEmitter::stop(std::chrono::milliseconds drain) noexcept {
+  drain_deadline_ns_.store(now_ns() + std::chrono::nanoseconds(drain).count());
+  closing_.store(true);
+  queue_.close();
+  if (thread_.joinable()) thread_.join();
+}
+
+EmitterStats QueuedEmitter::stats() const noexcept {
+  EmitterStats s;
+  s.queued = queued_.get();
+  s.sent = sent_.get();
+  s.dropped_full = dropped_full_.get();
+  s.dropped_error = dropped_error_.get() + dropped_stopped_.get();
+  s.reconnects = reconnects_.get();
+  s.depth = queue_.size();
+  return s;
+}
+
+bool QueuedEmitter::giving_up() const noexcept {
+  return closing_.load() && now_ns() >= drain_deadline_ns_.load();
+}
+
+void QueuedEmitter::wait_backoff() noexcept {
+  // Sleep in short slices so shutdown is never held up by a long backoff.
+  const auto until = Clock::now() + backoff_;
+  while (Clock::now() < until && !giving_up())
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
+                                                          std::chrono::milliseconds(20)));
+  // Exponential backoff with jitter (0.5–1.5×), so many sensors do not reconnect in step.
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  const auto doubled = std::min(backoff_ * 2, retry_max_);
+  backoff_ = std::chrono::milliseconds(
+      std::uniform_int_distribution<long long>(doubled.count() / 2, doubled.count() * 3 / 2)(rng));
+}
+
+void QueuedEmitter::run() noexcept {
+  set_thread_name("s53/e:" + name_);
+  std::vector<std::string> batch;
+  std::size_t pending = 0;  // events at the front of `batch` not yet delivered
+  bool connected = false, ever_connected = false;
+  for (;;) {
+    if (pending == 0) {
+      pending = queue_.pop_batch(batch, batch_size_, flush_);
+      if (pending == 0) break;  // closed and drained
+    }
+    try {
+      if (!connected) {
+        if (giving_up()) break;
+        if (!connect()) {
+          wait_backoff();
+          continue;
+        }
+        connected = true;
+        backoff_ = retry_;
+        if (ever_connected) {
+          reconnects_.add();
+          log::info(component_, "Reconnected.");
+        }
+        ever_connected = true;
+      }
+      switch (send(std::span<const std::string>(batch.data(), pending))) {
+        case SendResult::Ok:
+          sent_.add(pending);
+          pending = 0;
+          break;
+        case SendResult::Retry:
+          disconnect();
+          connected = false;
+          break;
+        case SendResult::Fatal:
+          dropped_error_.add(pending);
+          pending = 0;
+          break;
+      }
+    } catch (const std::exception& e) {
+      log::error(component_, "Unexpected error, reconnecting: {}.", e.what());
+      disconnect();
+      connected = false;
+    }
+  }
+  // Whatever is left could not be delivered before the drain deadline.
+  const std::size_t lost = pending + queue_.clear();
+  if (lost > 0) {
+    dropped_error_.add(lost);
+    log::error(component_, "Shut down with {} undelivered events.", lost);
+  }
+  if (connected) disconnect();
+}
+
+}  // namespace stash53::emitters
