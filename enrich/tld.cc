@@ -15,9 +15,10 @@ void TldEnricher::enrich(decode::DnsEvent& ev) noexcept {
     else if (qname[i] == '.')
       start = i + 1;
   }
+  // Appending may move the arena, so copy by index rather than through `qname`.
   const auto off = static_cast<std::uint32_t>(ev.text.size());
-  for (std::size_t i = start; i < end; ++i) {
-    const char c = qname[i];
+  for (std::size_t i = ev.qname.off + start; i < ev.qname.off + end; ++i) {
+    const char c = ev.text[i];
     ev.text.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
   ev.tld = {off, static_cast<std::uint32_t>(end - start)};

@@ -1,0 +1,112 @@
+#include <rapidjson/document.h>
+
+#include <boost/test/unit_test.hpp>
+
+#include "decode/dns_wire.h"
+#include "emitters/format_json.h"
+#include "enrich/enrichers.h"
+#include "fixtures/dns_packet_builder.h"
+
+using namespace stash53;
+using test::DnsBuilder;
+
+namespace {
+
+rapidjson::Document to_json(const decode::DnsEvent& ev, std::uint64_t n) {
+  emitters::JsonFormatter f;
+  rapidjson::Document d;
+  const auto text = std::string(f.format(ev, n));
+  d.Parse(text.c_str());
+  BOOST_TEST_REQUIRE(!d.HasParseError());
+  return d;
+}
+
+decode::DnsEvent response() {
+  decode::DnsEvent ev;
+  decode::parse_message(DnsBuilder()
+                            .header(0xbfdc, 0x8580, 1, 1)
+                            .question("example.org.", 1)
+                            .pointer(12).rr_fixed(1, 1, 300, 4).raw({198, 51, 100, 10})
+                            .bytes(),
+                        ev);
+  // 2023-07-22T04:26:40Z (date -u -d @1690000000) plus 102 µs and 999 ns, which are cut.
+  ev.ts_ns = 1'690'000'000'000'102'999;
+  ev.net.src.bytes[0] = 127, ev.net.src.bytes[3] = 1;
+  ev.net.dst.bytes[0] = 192, ev.net.dst.bytes[1] = 0, ev.net.dst.bytes[2] = 2, ev.net.dst.bytes[3] = 7;
+  ev.net.sport = 53;
+  ev.net.dport = 39730;
+  return ev;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(format_json)
+
+BOOST_AUTO_TEST_CASE(fields_of_a_response) {
+  auto ev = response();
+  enrich::RcodeEnricher rcode;  // the event points at its names: keep it alive
+  rcode.enrich(ev);
+  enrich::TldEnricher().enrich(ev);
+  const auto d = to_json(ev, 42);
+  BOOST_TEST(d["@timestamp"].GetString() == std::string("2023-07-22T04:26:40.000102Z"));
+  BOOST_TEST(d["n"].GetUint64() == 42u);
+  BOOST_TEST(d["s_addr"].GetString() == std::string("127.0.0.1"));
+  BOOST_TEST(d["d_addr"].GetString() == std::string("192.0.2.7"));
+  BOOST_TEST(d["s_port"].GetUint() == 53u);
+  BOOST_TEST(d["d_port"].GetUint() == 39730u);
+  BOOST_TEST(!d["ipv6"].GetBool());
+  BOOST_TEST(d["transport"].GetString() == std::string("udp"));
+  BOOST_TEST(d["id"].GetUint() == 0xbfdcu);
+  BOOST_TEST(d["msg_type"].GetString() == std::string("response"));
+  BOOST_TEST(d["opcode"].GetString() == std::string("QUERY"));
+  BOOST_TEST(d["rcode"].GetString() == std::string("NOERROR"));
+  BOOST_TEST(!d["error"].GetBool());
+  BOOST_TEST(d["flags"]["aa"].GetBool());
+  BOOST_TEST(d["flags"]["rd"].GetBool());
+  BOOST_TEST(d["flags"]["ra"].GetBool());
+  BOOST_TEST(!d["flags"]["tc"].GetBool());
+  BOOST_TEST(d["qname"].GetString() == std::string("example.org."));
+  BOOST_TEST(d["qtype"].GetString() == std::string("A"));
+  BOOST_TEST(d["qclass"].GetString() == std::string("IN"));
+  BOOST_TEST(d["ancount"].GetUint() == 1u);
+  BOOST_TEST_REQUIRE(d["answers"].Size() == 1u);
+  BOOST_TEST(d["answers"][0]["data"].GetString() == std::string("198.51.100.10"));
+  BOOST_TEST(d["answers"][0]["ttl"].GetUint() == 300u);
+  BOOST_TEST(d["tld"].GetString() == std::string("org"));
+  BOOST_TEST(!d.HasMember("malformed"));
+  BOOST_TEST(!d.HasMember("edns"));
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_before_and_within_a_second) {
+  auto ev = response();
+  ev.ts_ns = 0;
+  BOOST_TEST(to_json(ev, 1)["@timestamp"].GetString() == std::string("1970-01-01T00:00:00.000000Z"));
+  ev.ts_ns = 1'690'000'000'999'999'999;
+  BOOST_TEST(to_json(ev, 1)["@timestamp"].GetString() == std::string("2023-07-22T04:26:40.999999Z"));
+}
+
+BOOST_AUTO_TEST_CASE(truncated_header_keeps_only_the_packet_fields) {
+  decode::DnsEvent ev;
+  const std::uint8_t junk[3] = {1, 2, 3};
+  decode::parse_message(junk, ev);
+  const auto d = to_json(ev, 1);
+  BOOST_TEST(d["malformed"].GetString() == std::string("truncated-header"));
+  BOOST_TEST(!d.HasMember("id"));
+  BOOST_TEST(d.HasMember("s_addr"));
+}
+
+BOOST_AUTO_TEST_CASE(formatter_reuse_does_not_leak_fields_between_events) {
+  emitters::JsonFormatter f;
+  auto ev = response();
+  enrich::TldEnricher().enrich(ev);
+  const std::string first(f.format(ev, 1));
+  ev.clear();
+  const std::uint8_t junk[3] = {1, 2, 3};
+  decode::parse_message(junk, ev);
+  const std::string second(f.format(ev, 2));
+  BOOST_TEST(first.find("\"tld\"") != std::string::npos);
+  BOOST_TEST(second.find("\"tld\"") == std::string::npos);
+  BOOST_TEST(second.find("\"n\":2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
