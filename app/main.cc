@@ -21,7 +21,7 @@ constexpr int kExitConfig = 2;
 
 struct CommandLine {
   std::string config_file, interface, read_file, bpf, nsid, output_file, log_level = "info";
-  bool to_stdout = false, check_config = false, no_promisc = false;
+  bool to_stdout = false, check_config = false, no_promisc = false, bpf_given = false;
   int snaplen = 0, buffer_mb = 0;
   std::vector<int> ports;
   unsigned stats_interval_s = 0;
@@ -35,16 +35,20 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   if (!cl.interface.empty()) c.interface = cl.interface, c.file.clear();
   if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
   YAML::Node flags(YAML::NodeType::Map);
-  config::OptionReader flag_reader(flags, "command line");
-  if (!cl.bpf.empty()) {
-    config::check_bpf(cl.bpf, flag_reader, "-f");
+  config::OptionReader flag_reader(flags, "");
+  if (cl.bpf_given) {
+    config::check_bpf(cl.bpf, flag_reader, "--filter");
     c.bpf = cl.bpf;
+    cfg.bpf_given = true;
   }
   if (cl.snaplen) c.snaplen = cl.snaplen;
   if (cl.buffer_mb) c.buffer_mb = cl.buffer_mb;
   if (cl.no_promisc) c.promiscuous = false;
   if (!cl.ports.empty()) cfg.decode.ports.assign(cl.ports.begin(), cl.ports.end());
   if (cl.stats_interval_given) cfg.stats_interval_s = cl.stats_interval_s;
+  // A file is filtered by the decoder's port set alone, so tagged, tunnelled and fragmented
+  // packets are all seen; live capture keeps the kernel from copying what is not DNS.
+  if (!cfg.bpf_given && c.file.empty()) c.bpf = config::default_live_filter(cfg.decode.ports);
 
   if (!cl.nsid.empty()) {
     auto it = std::find_if(cfg.enrich.begin(), cfg.enrich.end(),
@@ -100,7 +104,14 @@ int run(int argc, char** argv) {
                                "Capture live on this interface (any, lo, eth0, ...)");
   cli.add_option("-r,--read", cl.read_file, "Read a pcap or pcapng file; - reads stdin")
       ->excludes(iface);
-  cli.add_option("-f,--filter", cl.bpf, "BPF capture filter (default: port 53)");
+  cli.add_option_function<std::string>(
+      "-f,--filter",
+      [&](const std::string& v) {
+        cl.bpf = v;
+        cl.bpf_given = true;
+      },
+      "BPF capture filter; \"\" for none (default live: the DNS ports, with VLAN tags and IP "
+      "fragments; reading a file: none)");
   cli.add_option("-N,--nsid", cl.nsid, "Sensor label in every event's nsid (default: host name)");
   cli.add_option("-o,--output", cl.output_file, "Append events as NDJSON to this file");
   cli.add_flag("--stdout", cl.to_stdout, "Print events to stdout (the default with no emitter)");

@@ -13,7 +13,7 @@ namespace stash53::capture {
 struct PcapOptions {
   std::string interface;        // live capture device, e.g. "eth0", "any", "lo"
   std::string file;             // pcap or pcapng file, "-" for stdin; used when non-empty
-  std::string bpf = "port 53";  // capture filter
+  std::string bpf;              // capture filter; empty captures everything
   int snaplen = 65535;          // bytes kept per packet; large EDNS answers need it all
   int buffer_mb = 32;           // kernel ring buffer, absorbs bursts
   bool promiscuous = true;

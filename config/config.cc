@@ -7,7 +7,7 @@
 namespace stash53::config {
 namespace {
 
-void read_capture(OptionReader o, capture::PcapOptions& c) {
+void read_capture(OptionReader o, capture::PcapOptions& c, bool& bpf_given) {
   std::string source = "pcap";
   o.read("source", source, "the source type (pcap)");
   if (source != "pcap") o.fail("source", "unknown source '" + source + "' (known: pcap)");
@@ -15,6 +15,7 @@ void read_capture(OptionReader o, capture::PcapOptions& c) {
   o.read("file", c.file, "a pcap or pcapng file path, or - for stdin");
   if (!c.interface.empty() && !c.file.empty())
     o.fail("file", "give either interface or file, not both");
+  bpf_given = o.has("bpf");
   o.read("bpf", c.bpf, "a BPF filter expression");
   check_bpf(c.bpf, o, "bpf");
   o.read_range("snaplen", c.snaplen, 64, 262144);
@@ -58,6 +59,14 @@ std::vector<ComponentConfig> read_components(OptionReader& root, const std::stri
 
 }  // namespace
 
+std::string default_live_filter(const std::vector<std::uint16_t>& ports) {
+  std::string p;
+  for (const auto port : ports) p += (p.empty() ? "port " : " or port ") + std::to_string(port);
+  // `vlan` shifts the offsets of everything after it in the expression, so it comes last.
+  return "(" + p + ") or (ip[6:2] & 0x3fff != 0) or (ip6[6] == 44) or (vlan and ((" + p +
+         ") or (vlan and (" + p + "))))";
+}
+
 void check_bpf(const std::string& bpf, const OptionReader& where, const std::string& key) {
   if (bpf.empty()) return;
   std::unique_ptr<pcap_t, decltype(&pcap_close)> dead(pcap_open_dead(DLT_EN10MB, 65535),
@@ -81,7 +90,7 @@ Config load_config(const std::string& path) {
                       "): not valid YAML: " + e.msg);
   }
   OptionReader root(doc, "");
-  read_capture(root.section("capture"), cfg.capture);
+  read_capture(root.section("capture"), cfg.capture, cfg.bpf_given);
   read_decode(root.section("decode"), cfg.decode);
   cfg.enrich_given = root.has("enrich");
   cfg.enrich = read_components(root, "enrich", false);

@@ -23,6 +23,7 @@ struct Config {
   decode::DecodeOptions decode;
   std::vector<ComponentConfig> enrich;  // empty: the defaults (rcode, tld, nsid)
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off
+  bool bpf_given = false;  // capture.bpf set, even to "" (no filter)
   std::vector<ComponentConfig> emitters;
   unsigned stats_interval_s = 0;
 };
@@ -30,6 +31,10 @@ struct Config {
 /// Parses and checks the file; an empty path gives the defaults. Throws ConfigError naming the
 /// key, its line and what was expected.
 [[nodiscard]] Config load_config(const std::string& path);
+
+/// The capture filter used live when none is configured: the DNS ports, also behind one or two
+/// VLAN tags, and IP fragments (which carry no ports after the first).
+[[nodiscard]] std::string default_live_filter(const std::vector<std::uint16_t>& ports);
 
 /// Checks a BPF expression without opening a device. Throws ConfigError for `key`.
 void check_bpf(const std::string& bpf, const OptionReader& where, const std::string& key);

@@ -25,7 +25,7 @@ struct WireMessage {
                                   std::size_t& next, Malformed truncated_as) noexcept;
 
 /// Appends the RDATA at [off, off+len) of `type` in zone-file presentation format, as dig prints
-/// it; unknown types in RFC 3597 form (`\# len hex`). Returns BadRdata when the RDATA does not
+/// it; unknown types in RFC 3597 form (`\# len hex`); empty RDATA as nothing. Returns BadRdata when the RDATA does not
 /// match its type's layout (then nothing useful was appended; the caller falls back to RFC 3597).
 [[nodiscard]] Malformed append_rdata(WireMessage msg, std::size_t off, std::size_t len,
                                      std::uint16_t type, std::string& out) noexcept;

@@ -186,6 +186,9 @@ void append_generic_rdata(const std::uint8_t* p, std::size_t len, std::string& o
 
 Malformed append_rdata(WireMessage msg, std::size_t off, std::size_t len, std::uint16_t type,
                        std::string& out) noexcept {
+  // Empty RDATA is legal in dynamic updates (RFC 2136 §2.5: class ANY/NONE deletions) and
+  // prints as nothing, as dig shows those records.
+  if (len == 0) return Malformed::None;
   RdataReader r(msg, off, len, out);
   if (!write_layout(type, r)) {
     append_generic_rdata(msg.data + off, len, out);

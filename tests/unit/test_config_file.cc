@@ -79,9 +79,17 @@ BOOST_AUTO_TEST_CASE(errors_name_the_key_and_line) {
 BOOST_AUTO_TEST_CASE(missing_file_is_an_error_and_no_file_means_defaults) {
   BOOST_CHECK_THROW((void)load_config("/nonexistent/stash53.yml"), ConfigError);
   const auto cfg = load_config("");
-  BOOST_TEST(cfg.capture.bpf == "port 53");
+  BOOST_TEST(cfg.capture.bpf == "");  // the application picks the live default
+  BOOST_TEST(!cfg.bpf_given);
   BOOST_TEST(cfg.capture.snaplen == 65535);
   BOOST_TEST(cfg.decode.ports == (std::vector<std::uint16_t>{53, 5353}));
+}
+
+BOOST_AUTO_TEST_CASE(default_live_filter_compiles_and_names_every_port) {
+  const auto f = default_live_filter({53, 5300});
+  BOOST_TEST(f.find("port 53 or port 5300") != std::string::npos);
+  OptionReader where(YAML::Node(YAML::NodeType::Map), "capture");
+  BOOST_CHECK_NO_THROW(check_bpf(f, where, "bpf"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,152 @@
+// Throughput of the pipeline on one core: a capture is loaded into memory first, so disk and
+// libpcap file parsing are not measured, then replayed through
+//   decode        Decoder only (layers + DNS message parsing)
+//   pipeline      Decoder + enrichers + JSON + a null emitter's queue and thread
+// Prints messages per second for each, the median of --runs runs, and the peak RSS.
+#include <pcap/pcap.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/pipeline.h"
+#include "enrich/enrichers.h"
+
+using namespace stash53;
+
+namespace {
+
+struct Capture {
+  int dlt = 0;
+  std::vector<std::int64_t> ts;
+  std::vector<std::uint32_t> offset, length;
+  std::vector<std::uint8_t> bytes;
+};
+
+Capture load(const char* path) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
+  if (!p) throw std::runtime_error(std::string("cannot read ") + path + ": " + err);
+  Capture c;
+  c.dlt = pcap_datalink(p);
+  pcap_pkthdr* h;
+  const std::uint8_t* d;
+  while (pcap_next_ex(p, &h, &d) == 1) {
+    c.ts.push_back(std::int64_t{h->ts.tv_sec} * 1'000'000'000 + h->ts.tv_usec);
+    c.offset.push_back(static_cast<std::uint32_t>(c.bytes.size()));
+    c.length.push_back(h->caplen);
+    c.bytes.insert(c.bytes.end(), d, d + h->caplen);
+  }
+  pcap_close(p);
+  return c;
+}
+
+/// Replays a loaded capture as a Source.
+class MemorySource final : public capture::Source {
+ public:
+  explicit MemorySource(const Capture& c) : c_(c) {}
+  Next next(capture::Packet& out) noexcept override {
+    if (i_ == c_.ts.size()) return Next::End;
+    out.ts_ns = c_.ts[i_];
+    out.bytes = {c_.bytes.data() + c_.offset[i_], c_.length[i_]};
+    out.wire_len = c_.length[i_];
+    out.dlt = c_.dlt;
+    ++i_;
+    return Next::Packet;
+  }
+  void stop() noexcept override {}
+  capture::SourceStats stats() const noexcept override { return {i_, 0, 0}; }
+  std::string error() const override { return {}; }
+  bool is_offline() const noexcept override { return true; }
+
+ private:
+  const Capture& c_;
+  std::size_t i_ = 0;
+};
+
+struct CountingSink final : decode::MessageSink {
+  std::uint64_t messages = 0;
+  void on_message(decode::DnsEvent&) noexcept override { ++messages; }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double run_decode(const Capture& c, std::uint64_t& messages) {
+  decode::Decoder decoder({});
+  decode::DnsEvent ev;
+  CountingSink sink;
+  MemorySource src(c);
+  capture::Packet pkt;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (src.next(pkt) == capture::Source::Next::Packet) decoder.decode(pkt, ev, sink);
+  const double s = seconds_since(t0);
+  messages = sink.messages;
+  return static_cast<double>(sink.messages) / s;
+}
+
+double run_pipeline(const Capture& c, std::uint64_t& messages) {
+  YAML::Node nsid_opts(YAML::NodeType::Map), null_opts(YAML::NodeType::Map);
+  nsid_opts["label"] = "bench";
+  config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
+  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
+  enrichers.push_back(std::make_unique<enrich::RcodeEnricher>());
+  enrichers.push_back(std::make_unique<enrich::TldEnricher>());
+  enrichers.push_back(std::make_unique<enrich::NsidEnricher>(nsid_reader));
+  std::vector<std::unique_ptr<emitters::Emitter>> emitters;
+  emitters.push_back(emitters::make_emitter({"null", "null", &null_reader, true}));
+  emitters[0]->start();
+  MemorySource src(c);
+  app::Pipeline pipeline(src, {}, std::move(enrichers), emitters);
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)pipeline.run();
+  emitters[0]->stop(std::chrono::seconds(60));  // delivered means counted
+  const double s = seconds_since(t0);
+  messages = emitters[0]->stats().sent;
+  return static_cast<double>(messages) / s;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s CAPTURE.pcap [--runs N]\n", argv[0]);
+    return 2;
+  }
+  int runs = 5;
+  for (int i = 2; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[i + 1]));
+  try {
+    const Capture c = load(argv[1]);
+    std::printf("capture: %s, %zu packets, %.1f MB\n", argv[1], c.ts.size(),
+                static_cast<double>(c.bytes.size()) / 1e6);
+    std::vector<double> decode_rates, pipeline_rates;
+    std::uint64_t decoded = 0, emitted = 0;
+    for (int r = 0; r < runs; ++r) {
+      decode_rates.push_back(run_decode(c, decoded));
+      pipeline_rates.push_back(run_pipeline(c, emitted));
+    }
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    std::printf("decode:   %.0f messages/s (median of %d runs, %llu messages per run)\n",
+                median(decode_rates), runs, static_cast<unsigned long long>(decoded));
+    std::printf("pipeline: %.0f messages/s (median of %d runs, %llu events per run)\n",
+                median(pipeline_rates), runs, static_cast<unsigned long long>(emitted));
+    std::printf("peak RSS: %.1f MB (including the capture held in memory: %.1f MB)\n",
+                static_cast<double>(ru.ru_maxrss) / 1024.0, static_cast<double>(c.bytes.size()) / 1e6);
+    return emitted == decoded ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "stash53_bench: %s\n", e.what());
+    return 1;
+  }
+}
