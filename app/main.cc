@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "app/pipeline.h"
@@ -204,25 +205,39 @@ int run(int argc, char** argv) {
   });
 
   // Wait for the end of input or a signal, printing the counters on the way when asked.
-  for (bool stopping = false;;) {
-    int sig = 0;
-    if (cfg.stats_interval_s > 0) {
-      const timespec timeout{static_cast<time_t>(cfg.stats_interval_s), 0};
-      sig = sigtimedwait(&signals, nullptr, &timeout);
-      if (sig < 0) {
-        if (errno == EAGAIN) log::info("stats", "{}", pipeline.stats_line());
-        continue;
+  // After a signal the pipeline may still wait for room in a queue whose emitter cannot
+  // deliver (a reader that stopped reading): after the drain time, stop the emitters, which
+  // releases it.
+  const auto drain = std::chrono::milliseconds(cl.drain_ms);
+  enum class Phase { Running, Stopping, EmittersStopped } phase = Phase::Running;
+  for (;;) {
+    std::optional<timespec> timeout;
+    if (phase == Phase::Stopping)
+      timeout = timespec{static_cast<time_t>(cl.drain_ms / 1000),
+                         static_cast<long>(cl.drain_ms % 1000) * 1'000'000};
+    else if (phase == Phase::Running && cfg.stats_interval_s > 0)
+      timeout = timespec{static_cast<time_t>(cfg.stats_interval_s), 0};
+    const int sig = timeout ? sigtimedwait(&signals, nullptr, &*timeout) : sigwaitinfo(&signals, nullptr);
+    if (sig < 0) {
+      if (errno != EAGAIN) continue;  // EINTR
+      if (phase == Phase::Running) {
+        log::info("stats", "{}", pipeline.stats_line());
+      } else {
+        log::warn("main", "Emitters still busy after {} ms; stopping them.", cl.drain_ms);
+        for (auto& em : emitters) em->stop(std::chrono::milliseconds(0));
+        phase = Phase::EmittersStopped;
       }
-    } else if (sigwait(&signals, &sig) != 0) {
       continue;
     }
     if (sig == SIGUSR1) break;
-    if (!stopping) log::info("main", "Signal {} received, stopping.", sig);
-    stopping = true;
-    source->stop();
+    if (phase == Phase::Running) {
+      log::info("main", "Signal {} received, stopping.", sig);
+      phase = Phase::Stopping;
+      source->stop();
+    }
   }
   pipe_thread.join();
-  for (auto& em : emitters) em->stop(std::chrono::milliseconds(cl.drain_ms));
+  for (auto& em : emitters) em->stop(drain);
   log::info("stats", "{}", pipeline.stats_line());
   return source_ok ? 0 : 1;
 }

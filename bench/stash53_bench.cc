@@ -93,6 +93,7 @@ double run_decode(const Capture& c, std::uint64_t& messages) {
 double run_pipeline(const Capture& c, std::uint64_t& messages) {
   YAML::Node nsid_opts(YAML::NodeType::Map), null_opts(YAML::NodeType::Map);
   nsid_opts["label"] = "bench";
+  if (const char* f = std::getenv("FLUSH_MS")) null_opts["flush_ms"] = std::atoi(f);
   config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
   std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
   enrichers.push_back(std::make_unique<enrich::RcodeEnricher>());

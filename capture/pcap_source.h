@@ -17,7 +17,9 @@ struct PcapOptions {
   int snaplen = 65535;          // bytes kept per packet; large EDNS answers need it all
   int buffer_mb = 32;           // kernel ring buffer, absorbs bursts
   bool promiscuous = true;
-  bool immediate = true;        // deliver packets as they arrive, not per kernel block
+  // Off: the kernel hands packets over per block (at most timeout_ms late), one wake-up for
+  // many packets. On costs a wake-up per packet and lost packets under load.
+  bool immediate = false;
   int timeout_ms = 100;         // how often an idle live capture returns Idle
 };
 

@@ -14,22 +14,33 @@ void append_decimal_escape(std::string& out, std::uint8_t c) {
   out.append(buf, 4);
 }
 
+bool is_plain_name_byte(std::uint8_t c) {
+  switch (c) {
+    case '.': case ';': case '\\': case '(': case ')': case '"': case '@': case '$':
+      return false;
+    default:
+      return c > 0x20 && c < 0x7f;
+  }
+}
+
 }  // namespace
 
 void append_label(std::string& out, const std::uint8_t* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint8_t c = p[i];
-    switch (c) {
-      case '.': case ';': case '\\': case '(': case ')': case '"': case '@': case '$':
-        out.push_back('\\');
-        out.push_back(static_cast<char>(c));
-        break;
-      default:
-        if (c > 0x20 && c < 0x7f)
-          out.push_back(static_cast<char>(c));
-        else
-          append_decimal_escape(out, c);
+  std::size_t i = 0;
+  while (i < n) {
+    // Most bytes need no escape: append runs of them at once.
+    std::size_t run = i;
+    while (run < n && is_plain_name_byte(p[run])) ++run;
+    out.append(reinterpret_cast<const char*>(p + i), run - i);
+    if (run == n) return;
+    const std::uint8_t c = p[run];
+    if (c > 0x20 && c < 0x7f) {  // special in zone files: `\.`, `\;`, …
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else {
+      append_decimal_escape(out, c);
     }
+    i = run + 1;
   }
 }
 

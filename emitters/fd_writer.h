@@ -1,6 +1,9 @@
 #pragma once
+#include <limits.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <span>
 #include <string>
@@ -10,8 +13,10 @@ namespace stash53::emitters {
 /// Writes a batch of events as NDJSON with one write(2) per batch, into a reused buffer.
 class FdWriter {
  public:
-  /// True when every byte was written; false with errno set otherwise.
-  bool write_lines(int fd, std::span<const std::string> batch) {
+  /// True when every byte was written; false with errno set otherwise (ETIMEDOUT when
+  /// `give_up()` said so while the reader was not reading).
+  template <typename GiveUp>
+  bool write_lines(int fd, std::span<const std::string> batch, GiveUp give_up) {
     buffer_.clear();
     for (const auto& line : batch) {
       buffer_ += line;
@@ -20,7 +25,19 @@ class FdWriter {
     const char* p = buffer_.data();
     std::size_t left = buffer_.size();
     while (left > 0) {
-      const ssize_t n = ::write(fd, p, left);
+      // A pipe whose reader stopped reading would block write() for ever, and shutdown with
+      // it: wait for room in slices, then write at most what a pipe accepts without blocking.
+      pollfd pfd{fd, POLLOUT, 0};
+      const int ready = ::poll(&pfd, 1, 100);
+      if (ready < 0 && errno != EINTR) return false;
+      if (ready <= 0) {
+        if (give_up()) {
+          errno = ETIMEDOUT;
+          return false;
+        }
+        continue;
+      }
+      const ssize_t n = ::write(fd, p, std::min<std::size_t>(left, PIPE_BUF));
       if (n < 0) {
         if (errno == EINTR) continue;
         return false;

@@ -22,12 +22,17 @@ class FileEmitter final : public QueuedEmitter {
  private:
   bool connect() override {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) log::warn(component(), "Cannot open {}: {}.", path_, std::strerror(errno));
+    if (fd_ < 0 && errors_.allow())
+      log::warn(component(), "Cannot open {}: {}; retrying ({} more failures).", path_,
+                std::strerror(errno), errors_.suppressed());
     return fd_ >= 0;
   }
   SendResult send(std::span<const std::string> batch) override {
-    if (writer_.write_lines(fd_, batch)) return SendResult::Ok;
-    log::warn(component(), "Cannot write to {}: {}; reopening.", path_, std::strerror(errno));
+    if (writer_.write_lines(fd_, batch, [this] { return shutdown_overdue(); }))
+      return SendResult::Ok;
+    if (errors_.allow())
+      log::warn(component(), "Cannot write to {}: {}; reopening ({} more failures).", path_,
+                std::strerror(errno), errors_.suppressed());
     return SendResult::Retry;
   }
   void disconnect() noexcept override {
@@ -38,6 +43,7 @@ class FileEmitter final : public QueuedEmitter {
   std::string path_;
   int fd_ = -1;
   FdWriter writer_;
+  log::RateLimit errors_;
 };
 
 }  // namespace

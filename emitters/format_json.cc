@@ -1,25 +1,33 @@
 #include "emitters/format_json.h"
 
-#include <arpa/inet.h>
-
 #include <ctime>
 
 #include "decode/mnemonics.h"
+#include "decode/text.h"
 
 namespace stash53::emitters {
 namespace {
 
 using decode::DnsEvent;
 
+// Keys are literals: their length is known at compile time, so no strlen per key.
+template <std::size_t N>
+void key(rapidjson::Writer<rapidjson::StringBuffer>& w, const char (&k)[N]) {
+  w.Key(k, N - 1);
+}
+
 void write_sv(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
 void write_address(rapidjson::Writer<rapidjson::StringBuffer>& w, const decode::IpAddress& a,
-                   bool ipv6) {
-  char buf[INET6_ADDRSTRLEN];
-  if (!inet_ntop(ipv6 ? AF_INET6 : AF_INET, a.bytes, buf, sizeof buf)) buf[0] = '\0';
-  w.String(buf);
+                   bool ipv6, std::string& scratch) {
+  scratch.clear();
+  if (ipv6)
+    decode::text::append_ipv6(scratch, a.bytes);
+  else
+    decode::text::append_ipv4(scratch, a.bytes);
+  write_sv(w, scratch);
 }
 
 }  // namespace
@@ -45,22 +53,22 @@ void JsonFormatter::write_timestamp(Writer& w, std::int64_t ts_ns) {
   w.String(buf, static_cast<rapidjson::SizeType>(len));
 }
 
-void JsonFormatter::write_records(Writer& w, const char* key, const DnsEvent& ev,
+void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEvent& ev,
                                   const std::vector<decode::Record>& records) {
   decode::MnemonicBuffer buf;
-  w.Key(key);
+  w.Key(key_name);
   w.StartArray();
   for (const auto& rr : records) {
     w.StartObject();
-    w.Key("name");
+    key(w, "name");
     write_sv(w, ev.view(rr.name));
-    w.Key("type");
+    key(w, "type");
     write_sv(w, decode::type_name(rr.type, buf));
-    w.Key("class");
+    key(w, "class");
     write_sv(w, decode::class_name(rr.klass, buf));
-    w.Key("ttl");
+    key(w, "ttl");
     w.Uint(rr.ttl);
-    w.Key("data");
+    key(w, "data");
     write_sv(w, ev.view(rr.data));
     w.EndObject();
   }
@@ -75,85 +83,85 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
   const auto& h = ev.hdr;
 
   w.StartObject();
-  w.Key("@timestamp");
+  key(w, "@timestamp");
   write_timestamp(w, ev.ts_ns);
-  w.Key("n");
+  key(w, "n");
   w.Uint64(n);
   if (!ev.nsid.empty()) {
-    w.Key("nsid");
+    key(w, "nsid");
     write_sv(w, ev.nsid);
   }
-  w.Key("s_addr");
-  write_address(w, ev.net.src, ev.net.ipv6);
-  w.Key("s_port");
+  key(w, "s_addr");
+  write_address(w, ev.net.src, ev.net.ipv6, scratch_);
+  key(w, "s_port");
   w.Uint(ev.net.sport);
-  w.Key("d_addr");
-  write_address(w, ev.net.dst, ev.net.ipv6);
-  w.Key("d_port");
+  key(w, "d_addr");
+  write_address(w, ev.net.dst, ev.net.ipv6, scratch_);
+  key(w, "d_port");
   w.Uint(ev.net.dport);
-  w.Key("ipv6");
+  key(w, "ipv6");
   w.Bool(ev.net.ipv6);
-  w.Key("transport");
+  key(w, "transport");
   w.String(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp");
 
   // Without a whole header there is nothing DNS to say beyond the fault.
   if (ev.malformed != decode::Malformed::TruncatedHeader) {
-    w.Key("id");
+    key(w, "id");
     w.Uint(h.id);
-    w.Key("msg_type");
+    key(w, "msg_type");
     w.String(h.qr ? "response" : "query");
-    w.Key("opcode");
+    key(w, "opcode");
     write_sv(w, decode::opcode_name(h.opcode, buf));
     if (!ev.rcode_name.empty()) {
-      w.Key("rcode");
+      key(w, "rcode");
       write_sv(w, ev.rcode_name);
     }
-    w.Key("error");
+    key(w, "error");
     w.Bool(ev.rcode() != 0);
-    w.Key("flags");
+    key(w, "flags");
     w.StartObject();
-    w.Key("aa"), w.Bool(h.aa);
-    w.Key("tc"), w.Bool(h.tc);
-    w.Key("rd"), w.Bool(h.rd);
-    w.Key("ra"), w.Bool(h.ra);
-    w.Key("ad"), w.Bool(h.ad);
-    w.Key("cd"), w.Bool(h.cd);
+    key(w, "aa"), w.Bool(h.aa);
+    key(w, "tc"), w.Bool(h.tc);
+    key(w, "rd"), w.Bool(h.rd);
+    key(w, "ra"), w.Bool(h.ra);
+    key(w, "ad"), w.Bool(h.ad);
+    key(w, "cd"), w.Bool(h.cd);
     w.EndObject();
     if (ev.has_question) {
-      w.Key("qname");
+      key(w, "qname");
       write_sv(w, ev.view(ev.qname));
-      w.Key("qtype");
+      key(w, "qtype");
       write_sv(w, decode::type_name(ev.qtype, buf));
-      w.Key("qclass");
+      key(w, "qclass");
       write_sv(w, decode::class_name(ev.qclass, buf));
     }
-    w.Key("qdcount");
+    key(w, "qdcount");
     w.Uint(h.qdcount);
-    w.Key("ancount");
+    key(w, "ancount");
     w.Uint(h.ancount);
-    w.Key("nscount");
+    key(w, "nscount");
     w.Uint(h.nscount);
-    w.Key("arcount");
+    key(w, "arcount");
     w.Uint(h.arcount);
     write_records(w, "answers", ev, ev.answers);
     write_records(w, "authorities", ev, ev.authorities);
     write_records(w, "additionals", ev, ev.additionals);
     if (ev.edns.present) {
-      w.Key("edns");
+      key(w, "edns");
       w.StartObject();
-      w.Key("udp_size"), w.Uint(ev.edns.udp_size);
-      w.Key("version"), w.Uint(ev.edns.version);
-      w.Key("do"), w.Bool(ev.edns.do_bit);
-      w.Key("ext_rcode"), w.Uint(ev.edns.ext_rcode);
+      key(w, "udp_size"), w.Uint(ev.edns.udp_size);
+      key(w, "version"), w.Uint(ev.edns.version);
+      key(w, "do"), w.Bool(ev.edns.do_bit);
+      key(w, "ext_rcode"), w.Uint(ev.edns.ext_rcode);
       w.EndObject();
     }
   }
   if (ev.has_tld) {
-    w.Key("tld");
+    key(w, "tld");
     write_sv(w, ev.view(ev.tld));
   }
   if (ev.malformed != decode::Malformed::None) {
-    w.Key("malformed");
+    key(w, "malformed");
     write_sv(w, decode::malformed_name(ev.malformed));
   }
   w.EndObject();

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "decode/dns_event.h"
@@ -20,10 +21,11 @@ class JsonFormatter {
  private:
   using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
   void write_timestamp(Writer& w, std::int64_t ts_ns);
-  void write_records(Writer& w, const char* key, const decode::DnsEvent& ev,
+  void write_records(Writer& w, const char* key_name, const decode::DnsEvent& ev,
                      const std::vector<decode::Record>& records);
 
   rapidjson::StringBuffer buffer_;
+  std::string scratch_;  // address text
   Writer writer_;
   std::int64_t cached_second_ = -1;  // gmtime once per second of capture time
   char date_prefix_[24] = {};        // "YYYY-MM-DDTHH:MM:SS."

@@ -97,14 +97,14 @@ EmitterStats QueuedEmitter::stats() const noexcept {
   return s;
 }
 
-bool QueuedEmitter::giving_up() const noexcept {
+bool QueuedEmitter::shutdown_overdue() const noexcept {
   return closing_.load() && now_ns() >= drain_deadline_ns_.load();
 }
 
 void QueuedEmitter::wait_backoff() noexcept {
   // Sleep in short slices so shutdown is never held up by a long backoff.
   const auto until = Clock::now() + backoff_;
-  while (Clock::now() < until && !giving_up())
+  while (Clock::now() < until && !shutdown_overdue())
     std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(),
                                                           std::chrono::milliseconds(20)));
   // Exponential backoff with jitter (0.5–1.5×), so many sensors do not reconnect in step.
@@ -124,9 +124,9 @@ void QueuedEmitter::run() noexcept {
       pending = queue_.pop_batch(batch, batch_size_, flush_);
       if (pending == 0) break;  // closed and drained
     }
+    if (shutdown_overdue()) break;  // what is left is counted as lost below
     try {
       if (!connected) {
-        if (giving_up()) break;
         if (!connect()) {
           wait_backoff();
           continue;

@@ -39,17 +39,20 @@ class QueuedEmitter : public Emitter {
   virtual SendResult send(std::span<const std::string> batch) = 0;
   virtual void disconnect() noexcept = 0;
 
+  /// True once stop() was called and its drain time is over: a send() that waits on its
+  /// destination should give up then.
+  bool shutdown_overdue() const noexcept;
+
   /// "emit:<name>", the component name for logs.
   const std::string& component() const noexcept { return component_; }
 
  private:
   void run() noexcept;
-  bool giving_up() const noexcept;
   void wait_backoff() noexcept;
 
   std::string name_, component_;
   std::size_t batch_size_ = 256;
-  std::chrono::milliseconds flush_{0};
+  std::chrono::milliseconds flush_{10};
   std::chrono::milliseconds retry_{250}, retry_max_{10'000}, backoff_{250};
   bool block_when_full_ = false;
   BoundedQueue queue_;

@@ -18,14 +18,18 @@ class StdoutEmitter final : public QueuedEmitter {
  private:
   bool connect() override { return true; }
   SendResult send(std::span<const std::string> batch) override {
-    if (writer_.write_lines(STDOUT_FILENO, batch)) return SendResult::Ok;
+    if (writer_.write_lines(STDOUT_FILENO, batch, [this] { return shutdown_overdue(); }))
+      return SendResult::Ok;
     // A closed pipe (`stash53 … | head`) will not come back.
-    log::error(component(), "Cannot write to stdout: {}.", std::strerror(errno));
+    if (errors_.allow())
+      log::error(component(), "Cannot write to stdout: {}; events dropped ({} more failures).",
+                 std::strerror(errno), errors_.suppressed());
     return SendResult::Fatal;
   }
   void disconnect() noexcept override {}
 
   FdWriter writer_;
+  log::RateLimit errors_;
 };
 
 }  // namespace

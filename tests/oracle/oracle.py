@@ -1,0 +1,496 @@
+"""tshark oracle for stash53.
+
+load_tsv() reads the shared *.oracle.tsv files, run_tshark() produces the same rows from a
+capture at test time, and compare() checks stash53 events against such rows.  A row is one
+DNS message as tshark sees it (two-pass, with IP and TCP reassembly); its cells are the
+textual forms documented in /work/shared/pcaps/README.md.
+"""
+import base64
+import difflib
+import json
+import re
+import subprocess
+from datetime import datetime, timezone
+
+# Exactly the options recorded on the last line of the shared oracle files.
+TSHARK_OPTIONS = [
+    "-T", "json", "--no-duplicate-keys",
+    "-o", "ip.defragment:TRUE", "-o", "ipv6.defragment:TRUE",
+    "-o", "tcp.desegment_tcp_streams:TRUE", "-o", "tcp.reassemble_out_of_order:TRUE",
+    "-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.check_checksum:FALSE",
+    "-o", "udp.check_checksum:FALSE", "-o", "ip.check_checksum:FALSE",
+]
+DNS_LAYERS = ("dns", "mdns")  # stash53 listens on 53 and 5353
+FLAG_BITS = (("aa", 0x400), ("tc", 0x200), ("rd", 0x100), ("ra", 0x80), ("z", 0x40),
+             ("ad", 0x20), ("cd", 0x10))
+# Section names differ for UPDATE messages (zone/prerequisite/update).
+SECTIONS = {"answers": ("Answers", "Prerequisites"),
+            "authority": ("Authoritative nameservers", "Updates"),
+            "additional": ("Additional records",)}
+COUNTS = {"qdcount": ("queries", "zones"), "ancount": ("answers", "prerequisites"),
+          "nscount": ("auth_rr", "updates"), "arcount": ("add_rr",)}
+OPCODES = {0: "QUERY", 1: "IQUERY", 2: "STATUS", 4: "NOTIFY", 5: "UPDATE", 6: "DSO"}
+RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+          6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
+          11: "DSOTYPENI", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE",
+          20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE"}
+# Mnemonics for the type an RRSIG covers (tshark gives only the number).
+TYPE_MNEMONICS = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX",
+                  16: "TXT", 28: "AAAA", 33: "SRV", 35: "NAPTR", 39: "DNAME", 43: "DS",
+                  44: "SSHFP", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 50: "NSEC3",
+                  51: "NSEC3PARAM", 52: "TLSA", 59: "CDS", 60: "CDNSKEY", 64: "SVCB",
+                  65: "HTTPS", 99: "SPF", 257: "CAA"}
+CLASSES = {1: "IN", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
+EVENT_SECTIONS = {"answers": "answers", "authority": "authorities", "additional": "additionals"}
+C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
+
+
+# ---------------------------------------------------------------- rows from TSV or tshark
+
+def load_tsv(path):
+    """Rows of a shared oracle file; the first comment line names the columns."""
+    rows, header = [], None
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                header = header or line[1:].split("\t")
+            elif line:
+                rows.append(dict(zip(header, line.split("\t"))))
+    return rows
+
+
+def run_tshark(pcap):
+    """Rows for `pcap`, computed now with the oracle's tshark command line."""
+    out = subprocess.run(["tshark", "-n", "-2", "-r", str(pcap), *TSHARK_OPTIONS],
+                         capture_output=True, check=True).stdout
+    rows = []
+    for packet in json.loads(out):
+        rows += _frame_rows(packet["_source"]["layers"])
+    return rows
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def _tsv_text(s):
+    # The oracle files escape the characters that would break a TSV line.
+    return s.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _frame_rows(layers):
+    frame = layers["frame"]
+    ctx, messages = {}, []
+
+    def walk(tree):
+        # Remember the innermost IP and transport layer seen before each DNS layer.
+        for key, val in tree.items():
+            if key in ("ip", "ipv6"):
+                ctx["ip"] = (key, _as_list(val)[-1])
+            elif key in ("udp", "tcp"):
+                ctx["l4"] = (key, _as_list(val)[-1])
+            elif key in ("icmp", "icmpv6"):
+                ctx["icmp"] = True  # the DNS that follows is quoted in an ICMP error
+                for v in _as_list(val):
+                    walk(v)
+            elif key in DNS_LAYERS:
+                messages.extend((key, m, dict(ctx)) for m in _as_list(val))
+
+    walk(layers)
+    if not messages:
+        # tshark lists "dns" in frame.protocols but gives no tree when even the header is cut.
+        protos = frame["frame.protocols"].split(":")
+        messages = [(p, {}, ctx) for p in DNS_LAYERS if p in protos][:1]
+    return [_message_row(frame, layers, i, *m) for i, m in enumerate(messages)]
+
+
+def _message_row(frame, layers, index, proto, msg, ctx):
+    ip_key, ip = ctx["ip"]
+    l4_key, l4 = ctx["l4"]
+    row = {"frame": frame["frame.number"], "msg": str(index), "time": frame["frame.time_epoch"],
+           "src": ip[ip_key + ".src"], "dst": ip[ip_key + ".dst"],
+           "sport": l4[l4_key + ".srcport"], "dport": l4[l4_key + ".dstport"],
+           "transport": l4_key, "proto": proto, "in_icmp": "1" if ctx.get("icmp") else "0",
+           "malformed": "1" if "_ws.malformed" in layers else "0",
+           "snap_short": "1" if "_ws.short" in layers else "0"}
+    row["id"] = msg.get("dns.id", "-")
+    flags = int(msg["dns.flags"], 16) if "dns.flags" in msg else None
+    # Flags come from the raw header word: tshark's tree hides aa/ra for queries.
+    row["qr"] = "-" if flags is None else str(flags >> 15)
+    row["opcode"] = "-" if flags is None else str(flags >> 11 & 0xF)
+    row["flags"] = "-" if flags is None else "".join(n for n, b in FLAG_BITS if flags & b) or "-"
+    row["rcode"] = str(flags & 0xF) if flags is not None and flags >> 15 else "-"
+    for col, names in COUNTS.items():
+        row[col] = next((msg["dns.count." + n] for n in names if "dns.count." + n in msg), "-")
+    row["qname"] = row["qtype"] = row["qclass"] = "-"
+    questions = msg.get("Queries", msg.get("Zone"))
+    if isinstance(questions, dict) and questions:
+        key, q = next(iter(questions.items()))
+        q = _as_list(q)[0]
+        row["qname"], row["qtype"], row["qclass"] = (
+            _tsv_text(q["dns.qry.name"]), _type_of(key), q["dns.qry.class"])
+    opt = None
+    for col, names in SECTIONS.items():
+        records = []
+        for name in names:
+            section = msg.get(name)
+            for key, recs in (section.items() if isinstance(section, dict) else ()):
+                for rec in _as_list(recs):
+                    if _as_list(rec.get("dns.resp.type", ""))[0] == "41":
+                        opt = opt or rec
+                    else:
+                        records.append(_record_text(key, rec))
+        row[col] = " | ".join(records) or "-"
+    ext = int(opt["dns.resp.ext_rcode"], 16) if opt else 0
+    row["rcode_ext"] = "-" if row["rcode"] == "-" else str(ext << 4 | int(row["rcode"]))
+    row["edns_udp"] = opt["dns.rr.udp_payload_size"] if opt else "-"
+    row["edns_version"] = opt["dns.resp.edns0_version"] if opt else "-"
+    row["edns_do"] = opt["dns.resp.z_tree"]["dns.resp.z.do"] if opt else "-"
+    errors = [v for v in _leaves(msg) if _is_placeholder(v)]
+    row["name_error"] = errors[0] if errors else "-"
+    return row
+
+
+def _type_of(summary_key):
+    # tshark's own mnemonic, from the tree label "NAME: type TYPE, class CLASS, ...".
+    return summary_key.split(": type ", 1)[1].split(", ")[0]
+
+
+def _leaves(tree):
+    for v in _as_list(tree):
+        if isinstance(v, dict):
+            for sub in v.values():
+                yield from _leaves(sub)
+        else:
+            yield v
+
+
+def _is_placeholder(value):
+    # tshark replaces undecodable names by "<...>" texts; "<Root>" is the real root name.
+    return value.startswith("<") and value.endswith(">") and value != "<Root>"
+
+
+def _record_text(key, rec):
+    fields = []
+
+    def flatten(tree):
+        for k, v in tree.items():
+            if k.startswith("_ws."):
+                continue  # expert info, not record data
+            for x in _as_list(v):
+                if isinstance(x, dict):
+                    flatten(x)
+                elif not (k.startswith("dns.resp.") or k.endswith(".length")):
+                    fields.append(f"{k.removeprefix('dns.')}={_tsv_text(x)}")
+
+    flatten(rec)
+    return "/".join([_tsv_text(rec.get("dns.resp.name", "-")), _type_of(key),
+                     rec.get("dns.resp.ttl", "-"), ",".join(fields)])
+
+
+# ---------------------------------------------------------------- presentation <-> tshark text
+
+def _name_labels(name):
+    """Labels (bytes) of a presentation-format name such as 'a\\.b.example.' ."""
+    labels, cur, i = [], bytearray(), 0
+    if name == ".":
+        return labels
+    while i < len(name):
+        c = name[i]
+        if c == "\\" and name[i + 1:i + 4].isdigit() and len(name[i + 1:i + 4]) == 3:
+            cur.append(int(name[i + 1:i + 4]))
+            i += 4
+            continue
+        if c == "\\":
+            i += 1
+            cur += name[i].encode()
+        elif c == ".":
+            labels.append(bytes(cur))
+            cur = bytearray()
+        else:
+            cur += c.encode()
+        i += 1
+    if cur:
+        labels.append(bytes(cur))
+    return labels
+
+
+def _tshark_name(name):
+    """How tshark prints a name: no trailing dot, dots and backslashes inside labels bare,
+    control bytes C/octal-escaped, other non-ASCII bytes as U+FFFD, the root as <Root>."""
+    def char(b):
+        if 0x20 <= b < 0x7F:
+            return chr(b)
+        if b >= 0x80:
+            return "\ufffd"
+        return C_ESCAPES.get(b, f"\\{b:03o}")
+    return ".".join("".join(map(char, label)) for label in _name_labels(name)) or "<Root>"
+
+
+def _tshark_string(data):
+    """How tshark prints a character-string: cut at NUL, bytes >= 0x80 as U+FFFD."""
+    data = data.split(b"\0", 1)[0]
+    return _tsv_text("".join("\ufffd" if b >= 0x80 else chr(b) for b in data))
+
+
+def _strings(text):
+    """The character-strings of presentation text such as '"a b" "c\\"d" \\# 0'."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == " ":
+            i += 1
+            continue
+        quoted = text[i] == '"'
+        i += quoted
+        cur = bytearray()
+        while i < len(text) and (text[i] != '"' if quoted else text[i] != " "):
+            if text[i] == "\\" and text[i + 1:i + 4].isdigit() and len(text[i + 1:i + 4]) == 3:
+                cur.append(int(text[i + 1:i + 4]))
+                i += 4
+                continue
+            i += text[i] == "\\"
+            cur += text[i].encode()
+            i += 1
+        out.append(bytes(cur))
+        i += quoted
+    return out
+
+
+def _parse_records(cell):
+    """[(name, type, ttl, [(field, value), ...]), ...] from an answers/authority cell."""
+    if cell == "-":
+        return []
+    records = []
+    for text in re.split(r" \| (?=[^/]*/[^/]+/(?:\d+|-)/)", cell):
+        name, rtype, ttl, fields = re.match(r"(.*?)/([^/]+)/(\d+|-)/(.*)$", text).groups()
+        pairs = [tuple(f.split("=", 1)) for f in re.split(r",(?=[a-z][\w.]*=)", fields) if f]
+        records.append((name, rtype, ttl, pairs))
+    return records
+
+
+def _event_type(tshark_type):
+    # tshark says "Unknown (65280)" where the event says "TYPE65280".
+    m = re.fullmatch(r"Unknown \((\d+)\)", tshark_type)
+    return f"TYPE{m.group(1)}" if m else tshark_type
+
+
+def _hex(tshark_bytes):
+    return tshark_bytes.replace(":", "").lower()
+
+
+def _base64(tshark_bytes):
+    return base64.b64encode(bytes.fromhex(_hex(tshark_bytes))).decode()
+
+
+def _rrsig_time(tshark_time):
+    # "Jan  1, 2034 00:00:00.000000000 UTC" -> "20340101000000"
+    month, day, year, hms = tshark_time.split()[:4]
+    stamp = datetime.strptime(f"{month} {day.rstrip(',')} {year} {hms[:8]}", "%b %d %Y %H:%M:%S")
+    return stamp.strftime("%Y%m%d%H%M%S")
+
+
+def _expected_data(rtype, f, data):
+    """(expected, actual) in a common form, or None when tshark's fields can't be compared."""
+    one = dict(f)
+    parts = data.split(" ")
+    try:
+        if not f:
+            return None  # empty RDATA (e.g. an UPDATE delete); stash53 prints it its own way
+        if rtype in ("A", "AAAA"):
+            return one[rtype.lower()], data
+        if rtype in ("NS", "CNAME", "PTR", "DNAME"):
+            key = {"NS": "ns", "CNAME": "cname", "PTR": "ptr.domain_name", "DNAME": "dname"}[rtype]
+            return one[key], _tshark_name(data)
+        if rtype == "MX":
+            return ([one["mx.preference"], one["mx.mail_exchange"]],
+                    [parts[0], _tshark_name(parts[1])])
+        if rtype == "SOA":
+            keys = ("serial_number", "refresh_interval", "retry_interval", "expire_limit",
+                    "minimum_ttl")
+            return ([one["soa.mname"], one["soa.rname"]] + [one["soa." + k] for k in keys],
+                    [_tshark_name(parts[0]), _tshark_name(parts[1])] + parts[2:])
+        if rtype == "SRV":
+            keys = ("priority", "weight", "port", "target")
+            return [one["srv." + k] for k in keys], parts[:3] + [_tshark_name(parts[3])]
+        if rtype in ("TXT", "SPF"):
+            key = rtype.lower()
+            return [v for k, v in f if k == key], [_tshark_string(s) for s in _strings(data)]
+        if rtype == "CAA":
+            flags, tag, value = data.split(" ", 2)
+            expected = [int(one["caa.flags"], 16), one["caa.tag"]]
+            actual = [int(flags), tag]
+            if tag in ("issue", "issuewild", "iodef"):  # tshark says "Unknown" for other tags
+                expected.append(one["caa.value"])
+                actual.append(_tshark_string(_strings(value)[0]))
+            return expected, actual
+        # DNSSEC and key records: base64 may be split by spaces, hex is case-insensitive.
+        if "dnskey.flags" in one:
+            return ([str(int(one["dnskey.flags"], 16)), one["dnskey.protocol"],
+                     one["dnskey.algorithm"], _base64(one["dnskey.public_key"])],
+                    parts[:3] + ["".join(parts[3:])])
+        if "rrsig.type_covered" in one:
+            covered = int(one["rrsig.type_covered"])
+            return ([TYPE_MNEMONICS.get(covered, f"TYPE{covered}"), one["rrsig.algorithm"],
+                     one["rrsig.labels"], one["rrsig.original_ttl"],
+                     _rrsig_time(one["rrsig.signature_expiration"]),
+                     _rrsig_time(one["rrsig.signature_inception"]), one["rrsig.key_tag"],
+                     one["rrsig.signers_name"], _base64(one["rrsig.signature"])],
+                    parts[:7] + [_tshark_name(parts[7]), "".join(parts[8:])])
+        if "ds.key_id" in one:
+            return ([str(int(one["ds.key_id"], 16)), one["ds.algorithm"], one["ds.digest_type"],
+                     _hex(one["ds.digest"])], parts[:3] + ["".join(parts[3:]).lower()])
+        if "data" in one and data.startswith("\\# "):  # RFC 3597 vs tshark's raw bytes
+            return _hex(one["data"]), "".join(parts[2:]).lower()
+    except (KeyError, IndexError, ValueError) as e:
+        return f"tshark fields {f}", f"{data!r} ({e!r})"
+    return None
+
+
+# ---------------------------------------------------------------- comparison
+
+def _timestamp(epoch):
+    secs, frac = epoch.split(".")
+    day = datetime.fromtimestamp(int(secs), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{day}.{frac[:6].ljust(6, '0')}Z"
+
+
+def _frame_flagged(row):
+    """tshark's frame-level flags: malformed, or cut by the snaplen."""
+    return "1" in (row.get("malformed"), row.get("snap_short"))
+
+
+def _key(item, is_row):
+    # Identity used only to line events up with rows when one side has extra items.
+    if is_row:
+        return (_timestamp(item["time"]), item["sport"], item["dport"], item["id"])
+    return (item.get("@timestamp"), str(item.get("s_port")), str(item.get("d_port")),
+            "0x%04x" % item["id"] if "id" in item else "-")
+
+
+def compare(events, rows):
+    """Mismatches between stash53 events and oracle rows, both in capture order."""
+    # A DNS message quoted inside an ICMP error was never sent as such; stash53 skips it.
+    rows = [r for r in rows if r.get("in_icmp") != "1"]
+    problems = []
+    if len(events) != len(rows):
+        problems.append(f"{len(events)} events but {len(rows)} DNS messages in the oracle")
+    pairs = []
+    matcher = difflib.SequenceMatcher(None, [_key(e, False) for e in events],
+                                      [_key(r, True) for r in rows], autojunk=False)
+    for _, e0, e1, r0, r1 in matcher.get_opcodes():
+        pairs += zip(events[e0:e1], rows[r0:r1])
+        problems += [f"extra event n={e.get('n')} {_key(e, False)}"
+                     for e in events[e0 + (r1 - r0):e1]]
+        problems += [f"frame {r['frame']} msg {r.get('msg', '0')}: no event"
+                     for r in rows[r0 + (e1 - e0):r1]]
+    per_frame = {}
+    for ev, row in pairs:
+        per_frame.setdefault(row["frame"], []).append((ev, row))
+    for frame, group in per_frame.items():
+        for ev, row in group:
+            problems += [f"frame {frame} msg {row.get('msg', '0')} (event n={ev.get('n')}): {p}"
+                         for p in _compare_message(ev, row, alone=len(group) == 1)]
+        # With several messages in a flagged frame, tshark doesn't say which one is bad.
+        if len(group) > 1 and _frame_flagged(group[0][1]) and not any(
+                "malformed" in ev for ev, _ in group):
+            problems.append(f"frame {frame}: tshark flags the frame malformed, no event is")
+    return problems
+
+
+def _compare_message(ev, row, alone):
+    problems = []
+
+    def want(field, expected, actual):
+        if expected != actual:
+            problems.append(f"{field}: tshark {expected!r}, stash53 {actual!r}")
+
+    name_error = row.get("name_error", "-") != "-"
+    faulty = name_error or _frame_flagged(row)
+    want("@timestamp", _timestamp(row["time"]), ev.get("@timestamp"))
+    want("s_addr", row["src"], ev.get("s_addr"))
+    want("d_addr", row["dst"], ev.get("d_addr"))
+    want("s_port", int(row["sport"]), ev.get("s_port"))
+    want("d_port", int(row["dport"]), ev.get("d_port"))
+    want("ipv6", ":" in row["src"], ev.get("ipv6"))
+    want("transport", row["transport"], ev.get("transport"))
+    if row["id"] != "-":  # the header was decoded ("-" flags then means none set)
+        want("id", int(row["id"], 16), ev.get("id"))
+        want("msg_type", "response" if row["qr"] == "1" else "query", ev.get("msg_type"))
+        opcode = int(row["opcode"])
+        want("opcode", OPCODES.get(opcode, f"RESERVED{opcode}"), ev.get("opcode"))
+        set_flags = re.findall("aa|tc|rd|ra|ad|cd", row["flags"])
+        want("flags", {f: f in set_flags for f in ("aa", "tc", "rd", "ra", "ad", "cd")},
+             ev.get("flags"))
+        for col in COUNTS:
+            want(col, int(row[col]), ev.get(col))
+    if row.get("rcode", "-") != "-":
+        rcode = int(row["rcode_ext"] if row.get("rcode_ext", "-") != "-" else row["rcode"])
+        want("rcode", RCODES.get(rcode, f"RESERVED{rcode}"), ev.get("rcode"))
+        want("error", rcode != 0, ev.get("error"))
+    if row["qname"] == "-" or _is_placeholder(row["qname"]):
+        want("qname", None, ev.get("qname"))
+    else:
+        want("qname", row["qname"], _tshark_name(ev["qname"]) if "qname" in ev else None)
+        want("qtype", _event_type(row["qtype"]), ev.get("qtype"))
+        qclass = int(row["qclass"], 16)
+        want("qclass", CLASSES.get(qclass, f"CLASS{qclass}"), ev.get("qclass"))
+    for col, ev_col in EVENT_SECTIONS.items():
+        problems += [f"{ev_col}{p}" for p in
+                     _compare_records(_parse_records(row[col]), ev.get(ev_col), faulty)]
+    if row.get("edns_udp", "-") != "-":
+        edns = ev.get("edns") or {}
+        want("edns.udp_size", int(row["edns_udp"]), edns.get("udp_size"))
+        want("edns.version", int(row["edns_version"]), edns.get("version"))
+        want("edns.do", row["edns_do"] == "1", edns.get("do"))
+        if row.get("rcode_ext", "-") != "-":
+            want("edns.ext_rcode", int(row["rcode_ext"]) >> 4, edns.get("ext_rcode"))
+    elif row["id"] != "-" and not faulty:
+        want("edns", None, ev.get("edns"))
+    if name_error or (alone and faulty):
+        if "malformed" not in ev:
+            problems.append("malformed: tshark flags it malformed, stash53 does not")
+    elif not faulty:
+        want("malformed", None, ev.get("malformed"))
+    return problems
+
+
+def _compare_records(expected, actual, faulty):
+    if actual is None:
+        return [": missing"]
+    problems = []
+    # A faulty message keeps only what was decoded before the fault; tshark may show more.
+    if len(actual) != len(expected) and not (faulty and len(actual) < len(expected)):
+        problems.append(f": tshark has {len(expected)} records, stash53 {len(actual)}")
+    for i, ((name, rtype, ttl, fields), rec) in enumerate(zip(expected, actual)):
+        f = dict(fields)
+        if name == "-" and "srv.service" in f:  # tshark splits an SRV owner into three fields
+            name = ".".join((f["srv.service"], f["srv.proto"], f["srv.name"]))
+        got = (_tshark_name(rec.get("name", "")), rec.get("type"), str(rec.get("ttl")))
+        if (name, _event_type(rtype), ttl if ttl != "-" else got[2]) != got:
+            problems.append(f"[{i}]: tshark {(name, rtype, ttl)}, stash53 {got}")
+        data = _expected_data(rtype, fields, rec.get("data", ""))
+        if data and data[0] != data[1]:
+            problems.append(f"[{i}] {rtype} data: tshark {data[0]!r}, stash53 {data[1]!r}"
+                            f" ({rec.get('data')!r})")
+    return problems
+
+
+if __name__ == "__main__":
+    # Self-test: run_tshark() must reproduce the shared oracle files' columns.
+    import pathlib
+    import sys
+    bad = 0
+    for tsv in sorted(pathlib.Path(sys.argv[1]).glob("*.oracle.tsv")):
+        want_rows = load_tsv(tsv)
+        got_rows = run_tshark(str(tsv).replace(".oracle.tsv", ".pcap"))
+        if len(want_rows) != len(got_rows):
+            print(f"{tsv.name}: {len(want_rows)} rows in the file, {len(got_rows)} from tshark")
+            bad += 1
+        for want_row, got_row in zip(want_rows, got_rows):
+            for col, value in got_row.items():
+                if want_row.get(col) != value:
+                    print(f"{tsv.name} frame {want_row['frame']} {col}: file {want_row.get(col)!r}"
+                          f", tshark {value!r}")
+                    bad += 1
+    sys.exit(1 if bad else 0)
