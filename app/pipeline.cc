@@ -13,7 +13,8 @@ Pipeline::Pipeline(capture::Source& source, const decode::DecodeOptions& decode_
     : source_(source),
       decoder_(decode_options),
       enrichers_(std::move(enrichers)),
-      emitters_(emitters) {}
+      emitters_(emitters),
+      formatter_(decode_options.rrprint) {}
 
 bool Pipeline::run() noexcept {
   set_thread_name("s53/pipe");

@@ -36,6 +36,7 @@ void read_decode(OptionReader o, decode::DecodeOptions& d) {
       d.ports.push_back(static_cast<std::uint16_t>(p));
     }
   }
+  o.read("rrprint", d.rrprint, "true or false");
   o.finish();
 }
 

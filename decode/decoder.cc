@@ -3,6 +3,9 @@
 #include "decode/dns_wire.h"
 
 namespace stash53::decode {
+namespace {
+constexpr std::uint16_t kMdnsPort = 5353;  // RFC 6762
+}  // namespace
 
 std::string_view malformed_name(Malformed m) noexcept {
   switch (m) {
@@ -17,6 +20,7 @@ std::string_view malformed_name(Malformed m) noexcept {
     case Malformed::BadPointer: return "bad-pointer";
     case Malformed::NameTooLong: return "name-too-long";
     case Malformed::BadRdata: return "bad-rdata";
+    case Malformed::BadEdns: return "bad-edns";
     case Malformed::kCount: break;
   }
   return "unknown";
@@ -61,7 +65,7 @@ void Decoder::emit(const capture::Packet& pkt, const Layers& layers,
   ev.clear();
   ev.ts_ns = pkt.ts_ns;
   ev.net = layers.net;
-  parse_message(msg, ev);
+  parse_message(msg, ev, layers.net.sport == kMdnsPort || layers.net.dport == kMdnsPort);
   counters_.messages.add();
   if (ev.malformed != Malformed::None)
     counters_.malformed[static_cast<std::size_t>(ev.malformed)].add();

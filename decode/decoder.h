@@ -22,6 +22,7 @@ class MessageSink {
 /// Config section `decode`.
 struct DecodeOptions {
   std::vector<std::uint16_t> ports = {53, 5353};
+  bool rrprint = false;  // events also carry each record's zone-file line
 };
 
 /// Written by the pipeline thread, read by the stats ticker.

@@ -23,6 +23,7 @@ enum class Malformed : std::uint8_t {
   BadPointer,
   NameTooLong,
   BadRdata,
+  BadEdns,  // an OPT option whose length does not fit its layout
   kCount
 };
 [[nodiscard]] std::string_view malformed_name(Malformed m) noexcept;
@@ -61,15 +62,55 @@ struct Record {
   std::uint16_t klass = 0;
   std::uint32_t ttl = 0;
   TextRef data;  // RDATA in zone-file presentation format
+  bool cache_flush = false;  // mDNS (RFC 6762 §10.2): top bit of the class
 };
 
-/// The OPT pseudo-record (RFC 6891).
+struct EdnsError {  // Extended DNS Error, RFC 8914
+  std::uint16_t code = 0;
+  TextRef text;  // EXTRA-TEXT, escaped
+};
+
+struct EdnsOption {  // an option stash53 has no layout for
+  std::uint16_t code = 0;
+  TextRef hex;
+};
+
+/// The OPT pseudo-record (RFC 6891) and its options.
 struct Edns {
   bool present = false;
   std::uint16_t udp_size = 0;
   std::uint8_t ext_rcode = 0;  // upper 8 bits of the 12-bit rcode
   std::uint8_t version = 0;
   bool do_bit = false;
+
+  bool has_nsid = false;  // RFC 5001; empty in a request
+  TextRef nsid_hex;
+  bool nsid_printable = false;
+  TextRef nsid_text;
+  bool has_ecs = false;  // Client Subnet, RFC 7871
+  std::uint16_t ecs_family = 0;
+  std::uint8_t ecs_source = 0, ecs_scope = 0;
+  TextRef ecs_address;
+  bool has_cookie = false;  // RFC 7873
+  TextRef cookie_client, cookie_server;
+  std::vector<EdnsError> ede;
+  bool has_padding = false;  // RFC 7830
+  std::uint16_t padding = 0;
+  bool has_keepalive = false;  // RFC 7828; the timeout is optional
+  bool keepalive_has_timeout = false;
+  std::uint16_t keepalive = 0;
+  std::vector<EdnsOption> other;
+
+  /// Empties it but keeps the capacity of the lists.
+  void clear() noexcept {
+    auto keep_ede = std::move(ede);
+    auto keep_other = std::move(other);
+    *this = {};
+    keep_ede.clear();
+    keep_other.clear();
+    ede = std::move(keep_ede);
+    other = std::move(keep_other);
+  }
 };
 
 struct DnsEvent {
@@ -79,6 +120,7 @@ struct DnsEvent {
   bool has_question = false;
   TextRef qname;
   std::uint16_t qtype = 0, qclass = 0;
+  bool qu = false;  // mDNS unicast-response bit (RFC 6762 §5.4), cleared from qclass
   std::vector<Record> answers, authorities, additionals;
   Edns edns;
   Malformed malformed = Malformed::None;
@@ -108,7 +150,8 @@ struct DnsEvent {
     answers.clear();
     authorities.clear();
     additionals.clear();
-    edns = {};
+    qu = false;
+    edns.clear();
     malformed = Malformed::None;
     text.clear();
     rcode_name = {};

@@ -1,5 +1,6 @@
 #include "decode/dns_wire.h"
 
+#include "decode/edns.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
 
@@ -29,7 +30,8 @@ TextRef append_name(WireMessage msg, std::size_t& pos, std::string& text, Malfor
 
 // Reads the RRs of one section; false (with ev.malformed set) when the section is cut short.
 bool parse_section(WireMessage msg, std::size_t& pos, std::uint16_t count,
-                   std::vector<Record>& out, Malformed truncated_as, DnsEvent& ev) noexcept {
+                   std::vector<Record>& out, Malformed truncated_as, bool mdns,
+                   DnsEvent& ev) noexcept {
   for (std::uint16_t i = 0; i < count; ++i) {
     Record rr;
     Malformed fault = Malformed::None;
@@ -52,16 +54,17 @@ bool parse_section(WireMessage msg, std::size_t& pos, std::uint16_t count,
       return false;
     }
     if (rr.type == rrtype::OPT) {
-      // RFC 6891 §6.1.3: the OPT "class" is the UDP payload size, its "TTL" the extended rcode,
-      // version and flags.
-      ev.edns.present = true;
-      ev.edns.udp_size = rr.klass;
-      ev.edns.ext_rcode = static_cast<std::uint8_t>(rr.ttl >> 24);
-      ev.edns.version = static_cast<std::uint8_t>(rr.ttl >> 16);
-      ev.edns.do_bit = (rr.ttl & 0x8000) != 0;
       ev.text.resize(name_start);
+      if (parse_opt(msg.data + pos, rdlen, rr.klass, rr.ttl, ev) != Malformed::None &&
+          ev.malformed == Malformed::None)
+        ev.malformed = Malformed::BadEdns;
       pos += rdlen;
       continue;
+    }
+    // mDNS reuses the top bit of the class as the cache-flush bit (RFC 6762 §10.2).
+    if (mdns && (rr.klass & 0x8000)) {
+      rr.cache_flush = true;
+      rr.klass &= 0x7FFF;
     }
     const auto data_off = static_cast<std::uint32_t>(ev.text.size());
     if (append_rdata(msg, pos, rdlen, rr.type, ev.text) != Malformed::None) {
@@ -113,7 +116,7 @@ Malformed read_name(WireMessage msg, std::size_t pos, std::string& out, std::siz
   }
 }
 
-void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev) noexcept {
+void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns) noexcept {
   const WireMessage msg{bytes.data(), bytes.size()};
   if (msg.size < kHeaderSize) {
     ev.malformed = Malformed::TruncatedHeader;
@@ -154,15 +157,19 @@ void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev) noexcept {
       ev.qname = name;
       ev.qtype = be16(msg.data + pos);
       ev.qclass = be16(msg.data + pos + 2);
+      if (mdns && (ev.qclass & 0x8000)) {  // RFC 6762 §5.4: the unicast-response bit
+        ev.qu = true;
+        ev.qclass &= 0x7FFF;
+      }
     } else {
       ev.text.resize(name_start);
     }
     pos += 4;
   }
-  if (!parse_section(msg, pos, hdr.ancount, ev.answers, Malformed::TruncatedAnswer, ev)) return;
-  if (!parse_section(msg, pos, hdr.nscount, ev.authorities, Malformed::TruncatedAuthority, ev))
+  if (!parse_section(msg, pos, hdr.ancount, ev.answers, Malformed::TruncatedAnswer, mdns, ev)) return;
+  if (!parse_section(msg, pos, hdr.nscount, ev.authorities, Malformed::TruncatedAuthority, mdns, ev))
     return;
-  (void)parse_section(msg, pos, hdr.arcount, ev.additionals, Malformed::TruncatedAdditional, ev);
+  (void)parse_section(msg, pos, hdr.arcount, ev.additionals, Malformed::TruncatedAdditional, mdns, ev);
 }
 
 }  // namespace stash53::decode

@@ -34,7 +34,8 @@ struct WireMessage {
 void append_generic_rdata(const std::uint8_t* p, std::size_t len, std::string& out);
 
 /// Decodes one complete DNS message into `ev` (whose ts and net the caller has set). Every field
-/// decoded before a fault is kept; the fault goes to ev.malformed. Never throws.
-void parse_message(std::span<const std::uint8_t> msg, DnsEvent& ev) noexcept;
+/// decoded before a fault is kept; the fault goes to ev.malformed. `mdns` reads the top bit of
+/// classes as mDNS's QU / cache-flush bits. Never throws.
+void parse_message(std::span<const std::uint8_t> msg, DnsEvent& ev, bool mdns = false) noexcept;
 
 }  // namespace stash53::decode

@@ -1,6 +1,7 @@
 #include "decode/mnemonics.h"
 
 #include <cstdio>
+#include <iterator>
 
 namespace stash53::decode {
 namespace {
@@ -140,6 +141,19 @@ std::string_view rcode_name(std::uint16_t rcode, MnemonicBuffer& buf) noexcept {
     case 23: return "BADCOOKIE";
     default: return numbered("RESERVED", rcode, buf);
   }
+}
+
+std::string_view ede_name(std::uint16_t code) noexcept {
+  static constexpr std::string_view kNames[] = {
+      "Other Error", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type",
+      "Stale Answer", "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus",
+      "Signature Expired", "Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing",
+      "No Zone Key Bit Set", "NSEC Missing", "Cached Error", "Not Ready", "Blocked", "Censored",
+      "Filtered", "Prohibited", "Stale NXDomain Answer", "Not Authoritative", "Not Supported",
+      "No Reachable Authority", "Network Error", "Invalid Data", "Signature Expired before Valid",
+      "Too Early", "Unsupported NSEC3 Iterations Value", "Unable to conform to policy",
+      "Synthesized", "Invalid Query Type"};
+  return code < std::size(kNames) ? kNames[code] : std::string_view();
 }
 
 }  // namespace stash53::decode

@@ -18,6 +18,8 @@ using MnemonicBuffer = std::array<char, 16>;
 [[nodiscard]] std::string_view opcode_name(std::uint8_t opcode, MnemonicBuffer& buf) noexcept;
 /// 12-bit rcode: "NOERROR", "NXDOMAIN", "BADVERS", …; unassigned "RESERVED<n>".
 [[nodiscard]] std::string_view rcode_name(std::uint16_t rcode, MnemonicBuffer& buf) noexcept;
+/// Extended DNS Error INFO-CODE (RFC 8914 §5 and the IANA registry); empty when unassigned.
+[[nodiscard]] std::string_view ede_name(std::uint16_t code) noexcept;
 
 namespace rrtype {
 inline constexpr std::uint16_t A = 1, NS = 2, MD = 3, MF = 4, CNAME = 5, SOA = 6, MB = 7, MG = 8,

@@ -66,11 +66,29 @@ void append_uint(std::string& out, std::uint64_t v) {
   out.append(buf, r.ptr);
 }
 
-void append_hex(std::string& out, const std::uint8_t* p, std::size_t n) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
+namespace {
+void append_hex_digits(std::string& out, const std::uint8_t* p, std::size_t n, const char* digits) {
   for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kDigits[p[i] >> 4]);
-    out.push_back(kDigits[p[i] & 0xf]);
+    out.push_back(digits[p[i] >> 4]);
+    out.push_back(digits[p[i] & 0xf]);
+  }
+}
+}  // namespace
+
+void append_hex(std::string& out, const std::uint8_t* p, std::size_t n) {
+  append_hex_digits(out, p, n, "0123456789ABCDEF");
+}
+
+void append_hex_lower(std::string& out, const std::uint8_t* p, std::size_t n) {
+  append_hex_digits(out, p, n, "0123456789abcdef");
+}
+
+void append_escaped(std::string& out, const std::uint8_t* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+      out.push_back(static_cast<char>(p[i]));
+    else
+      append_decimal_escape(out, p[i]);
   }
 }
 

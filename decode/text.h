@@ -16,6 +16,10 @@ void append_quoted(std::string& out, const std::uint8_t* p, std::size_t n);
 void append_uint(std::string& out, std::uint64_t v);
 /// Upper-case hex, no separators (DS digests, RFC 3597 data).
 void append_hex(std::string& out, const std::uint8_t* p, std::size_t n);
+/// Lower-case hex, as tools print EDNS option data (NSID, cookies).
+void append_hex_lower(std::string& out, const std::uint8_t* p, std::size_t n);
+/// Free text (EDE EXTRA-TEXT): printable ASCII as is, `\` and everything else as `\DDD`.
+void append_escaped(std::string& out, const std::uint8_t* p, std::size_t n);
 /// RFC 4648 base64 with padding, no line breaks.
 void append_base64(std::string& out, const std::uint8_t* p, std::size_t n);
 /// 4 bytes → dotted quad; 16 bytes → RFC 5952 text.

@@ -70,9 +70,86 @@ void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEven
     w.Uint(rr.ttl);
     key(w, "data");
     write_sv(w, ev.view(rr.data));
+    if (rr.cache_flush) key(w, "cache_flush"), w.Bool(true);
+    if (rrprint_) {
+      // The zone-file line: owner TTL class type data.
+      scratch_.assign(ev.view(rr.name));
+      scratch_ += ' ';
+      decode::text::append_uint(scratch_, rr.ttl);
+      scratch_ += ' ';
+      scratch_ += decode::class_name(rr.klass, buf);
+      scratch_ += ' ';
+      scratch_ += decode::type_name(rr.type, buf);
+      if (rr.data.len > 0) scratch_ += ' ';
+      scratch_ += ev.view(rr.data);
+      key(w, "rr");
+      write_sv(w, scratch_);
+    }
     w.EndObject();
   }
   w.EndArray();
+}
+
+void JsonFormatter::write_edns(Writer& w, const DnsEvent& ev) {
+  const auto& e = ev.edns;
+  key(w, "edns");
+  w.StartObject();
+  key(w, "udp_size"), w.Uint(e.udp_size);
+  key(w, "version"), w.Uint(e.version);
+  key(w, "do"), w.Bool(e.do_bit);
+  key(w, "ext_rcode"), w.Uint(e.ext_rcode);
+  if (e.has_nsid) {
+    if (e.nsid_printable) key(w, "nsid"), write_sv(w, ev.view(e.nsid_text));
+    key(w, "nsid_hex"), write_sv(w, ev.view(e.nsid_hex));
+  }
+  if (e.has_ecs) {
+    key(w, "ecs");
+    w.StartObject();
+    key(w, "family"), w.Uint(e.ecs_family);
+    key(w, "source_prefix"), w.Uint(e.ecs_source);
+    key(w, "scope_prefix"), w.Uint(e.ecs_scope);
+    key(w, "address"), write_sv(w, ev.view(e.ecs_address));
+    w.EndObject();
+  }
+  if (e.has_cookie) {
+    key(w, "cookie");
+    w.StartObject();
+    key(w, "client"), write_sv(w, ev.view(e.cookie_client));
+    if (e.cookie_server.len > 0) key(w, "server"), write_sv(w, ev.view(e.cookie_server));
+    w.EndObject();
+  }
+  if (!e.ede.empty()) {
+    key(w, "ede");
+    w.StartArray();
+    for (const auto& x : e.ede) {
+      w.StartObject();
+      key(w, "code"), w.Uint(x.code);
+      if (const auto name = decode::ede_name(x.code); !name.empty()) key(w, "name"), write_sv(w, name);
+      if (x.text.len > 0) key(w, "text"), write_sv(w, ev.view(x.text));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (e.has_padding) key(w, "padding"), w.Uint(e.padding);
+  if (e.has_keepalive) {
+    key(w, "keepalive");
+    if (e.keepalive_has_timeout)
+      w.Uint(e.keepalive);
+    else
+      w.Null();
+  }
+  if (!e.other.empty()) {
+    key(w, "options");
+    w.StartArray();
+    for (const auto& o : e.other) {
+      w.StartObject();
+      key(w, "code"), w.Uint(o.code);
+      key(w, "hex"), write_sv(w, ev.view(o.hex));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
 }
 
 std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
@@ -134,6 +211,7 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
       write_sv(w, decode::type_name(ev.qtype, buf));
       key(w, "qclass");
       write_sv(w, decode::class_name(ev.qclass, buf));
+      if (ev.qu) key(w, "qu"), w.Bool(true);
     }
     key(w, "qdcount");
     w.Uint(h.qdcount);
@@ -146,15 +224,7 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
     write_records(w, "answers", ev, ev.answers);
     write_records(w, "authorities", ev, ev.authorities);
     write_records(w, "additionals", ev, ev.additionals);
-    if (ev.edns.present) {
-      key(w, "edns");
-      w.StartObject();
-      key(w, "udp_size"), w.Uint(ev.edns.udp_size);
-      key(w, "version"), w.Uint(ev.edns.version);
-      key(w, "do"), w.Bool(ev.edns.do_bit);
-      key(w, "ext_rcode"), w.Uint(ev.edns.ext_rcode);
-      w.EndObject();
-    }
+    if (ev.edns.present) write_edns(w, ev);
   }
   if (ev.has_tld) {
     key(w, "tld");

@@ -1,0 +1,108 @@
+#include "decode/edns.h"
+
+#include "decode/text.h"
+
+namespace stash53::decode {
+namespace {
+
+TextRef hex_of(const std::uint8_t* p, std::size_t n, std::string& text) {
+  const auto off = static_cast<std::uint32_t>(text.size());
+  text::append_hex_lower(text, p, n);
+  return {off, static_cast<std::uint32_t>(text.size() - off)};
+}
+
+// One option's data, checked against its layout; false when it does not fit.
+bool read_option(std::uint16_t code, const std::uint8_t* p, std::size_t n, DnsEvent& ev) {
+  Edns& e = ev.edns;
+  std::string& t = ev.text;
+  switch (code) {
+    case edns_option::Nsid: {
+      e.has_nsid = true;
+      e.nsid_hex = hex_of(p, n, t);
+      e.nsid_printable = true;
+      for (std::size_t i = 0; i < n; ++i) e.nsid_printable &= p[i] >= 0x20 && p[i] < 0x7f;
+      if (e.nsid_printable) {
+        const auto off = static_cast<std::uint32_t>(t.size());
+        t.append(reinterpret_cast<const char*>(p), n);
+        e.nsid_text = {off, static_cast<std::uint32_t>(n)};
+      }
+      return true;
+    }
+    case edns_option::ClientSubnet: {
+      // RFC 7871 §6: family, source and scope prefix, then only the significant address bytes.
+      if (n < 4) return false;
+      const std::uint16_t family = static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+      const std::size_t addr_len = n - 4, full = family == 1 ? 4 : family == 2 ? 16 : 0;
+      if (full != 0 && addr_len > full) return false;
+      e.has_ecs = true;
+      e.ecs_family = family;
+      e.ecs_source = p[2];
+      e.ecs_scope = p[3];
+      const auto off = static_cast<std::uint32_t>(t.size());
+      std::uint8_t addr[16] = {};
+      for (std::size_t i = 0; i < addr_len && i < 16; ++i) addr[i] = p[4 + i];
+      if (family == 1)
+        text::append_ipv4(t, addr);
+      else if (family == 2)
+        text::append_ipv6(t, addr);
+      else
+        text::append_hex_lower(t, p + 4, addr_len);
+      e.ecs_address = {off, static_cast<std::uint32_t>(t.size() - off)};
+      return true;
+    }
+    case edns_option::Cookie:
+      // RFC 7873 §4: an 8-byte client cookie, optionally an 8 to 32-byte server cookie.
+      if (n != 8 && (n < 16 || n > 40)) return false;
+      e.has_cookie = true;
+      e.cookie_client = hex_of(p, 8, t);
+      e.cookie_server = hex_of(p + 8, n - 8, t);
+      return true;
+    case edns_option::ExtendedError: {
+      if (n < 2) return false;
+      EdnsError ede;
+      ede.code = static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+      const auto off = static_cast<std::uint32_t>(t.size());
+      text::append_escaped(t, p + 2, n - 2);
+      ede.text = {off, static_cast<std::uint32_t>(t.size() - off)};
+      e.ede.push_back(ede);
+      return true;
+    }
+    case edns_option::Padding:
+      e.has_padding = true;
+      e.padding = static_cast<std::uint16_t>(n);
+      return true;
+    case edns_option::Keepalive:
+      if (n != 0 && n != 2) return false;
+      e.has_keepalive = true;
+      e.keepalive_has_timeout = n == 2;
+      if (n == 2) e.keepalive = static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+      return true;
+    default:
+      e.other.push_back({code, hex_of(p, n, t)});
+      return true;
+  }
+}
+
+}  // namespace
+
+Malformed parse_opt(const std::uint8_t* rdata, std::size_t len, std::uint16_t klass,
+                    std::uint32_t ttl, DnsEvent& ev) noexcept {
+  Edns& e = ev.edns;
+  e.present = true;
+  e.udp_size = klass;
+  e.ext_rcode = static_cast<std::uint8_t>(ttl >> 24);
+  e.version = static_cast<std::uint8_t>(ttl >> 16);
+  e.do_bit = (ttl & 0x8000) != 0;
+  std::size_t pos = 0;
+  while (pos < len) {
+    if (len - pos < 4) return Malformed::BadEdns;
+    const std::uint16_t code = static_cast<std::uint16_t>(rdata[pos] << 8 | rdata[pos + 1]);
+    const std::size_t n = static_cast<std::size_t>(rdata[pos + 2] << 8 | rdata[pos + 3]);
+    pos += 4;
+    if (n > len - pos || !read_option(code, rdata + pos, n, ev)) return Malformed::BadEdns;
+    pos += n;
+  }
+  return Malformed::None;
+}
+
+}  // namespace stash53::decode
