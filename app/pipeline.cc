@@ -66,7 +66,15 @@ std::string Pipeline::stats_line() const {
   for (std::size_t k = 1; k < c.by_kind.size(); ++k)  // 0 is "dns", shown as messages
     if (const auto v = c.by_kind[k].get())
       line += fmt::format(" {}={}", decode::packet_kind_name(static_cast<decode::PacketKind>(k)), v);
-  if (const auto v = c.tcp_partial.get()) line += fmt::format(" tcp-partial={}", v);
+  if (const auto v = c.tcp_no_payload.get()) line += fmt::format(" tcp-no-payload={}", v);
+  const auto& f = decoder_.fragment_counters();
+  if (const auto v = f.reassembled.get()) line += fmt::format(" frag-reassembled={}", v);
+  for (std::size_t d = 0; d < f.dropped.size(); ++d)
+    if (const auto v = f.dropped[d].get())
+      line += fmt::format(" {}={}", decode::fragment_drop_name(static_cast<decode::FragmentDrop>(d)), v);
+  for (std::size_t e = 0; e < static_cast<std::size_t>(decode::TcpEvent::kCount); ++e)
+    if (const auto v = decoder_.tcp().count(static_cast<decode::TcpEvent>(e)))
+      line += fmt::format(" {}={}", decode::tcp_event_name(static_cast<decode::TcpEvent>(e)), v);
   line += fmt::format(" messages={}", c.messages.get());
   std::uint64_t malformed = 0;
   std::string reasons;

@@ -26,46 +26,47 @@ std::string_view malformed_name(Malformed m) noexcept {
   return "unknown";
 }
 
-Decoder::Decoder(const DecodeOptions& options) {
+Decoder::Decoder(const DecodeOptions& options)
+    : fragments_(options.fragments), tcp_(options.tcp) {
   ports_.clear();
   for (const auto p : options.ports) ports_.add(p);
 }
 
 void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink) noexcept {
   counters_.packets.add();
+  fragments_.expire(pkt.ts_ns);
+  tcp_.expire(pkt.ts_ns);
+  auto count = [&](PacketKind k) { counters_.by_kind[static_cast<std::size_t>(k)].add(); };
+  IpDatagram dgram;
+  if (const auto k = parse_ip(pkt, dgram); k != PacketKind::Dns) return count(k);
+  if (dgram.fragment) {
+    count(PacketKind::IpFragment);
+    // Only datagrams to DNS ports matter, but only the first fragment shows the ports: hold
+    // every fragment, and let the port check see the whole datagram.
+    if (!fragments_.add(dgram, pkt.ts_ns)) return;
+    if (dgram.net.ipv6)
+      if (const auto k = skip_ipv6_extensions(dgram); k != PacketKind::Dns) return count(k);
+  }
   Layers layers;
-  const PacketKind kind = parse_layers(pkt, ports_, layers);
-  counters_.by_kind[static_cast<std::size_t>(kind)].add();
+  const PacketKind kind = parse_transport(dgram, ports_, layers);
+  if (kind == PacketKind::Dns && layers.net.transport == Transport::Tcp && layers.payload.empty())
+    counters_.tcp_no_payload.add();
+  count(kind);
   if (kind != PacketKind::Dns) return;
 
-  if (layers.net.transport == Transport::Udp) {
-    emit(pkt, layers, layers.payload, ev, sink);
-    return;
-  }
-  // DNS over TCP (RFC 1035 §4.2.2): each message is preceded by its 2-byte length, and one
-  // segment may carry several. Messages split over segments wait for stream reassembly.
-  auto data = layers.payload;
-  while (!data.empty()) {
-    if (data.size() < 2) {
-      counters_.tcp_partial.add();
-      return;
-    }
-    const std::size_t len = static_cast<std::size_t>(data[0] << 8 | data[1]);
-    if (len == 0 || data.size() - 2 < len) {
-      counters_.tcp_partial.add();
-      return;
-    }
-    emit(pkt, layers, data.subspan(2, len), ev, sink);
-    data = data.subspan(2 + len);
-  }
+  if (layers.net.transport == Transport::Udp)
+    return emit(pkt.ts_ns, layers.net, layers.payload, ev, sink);
+  tcp_.add(layers, pkt.ts_ns, [&](std::span<const std::uint8_t> msg) {
+    emit(pkt.ts_ns, layers.net, msg, ev, sink);
+  });
 }
 
-void Decoder::emit(const capture::Packet& pkt, const Layers& layers,
-                   std::span<const std::uint8_t> msg, DnsEvent& ev, MessageSink& sink) noexcept {
+void Decoder::emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::uint8_t> msg,
+                   DnsEvent& ev, MessageSink& sink) noexcept {
   ev.clear();
-  ev.ts_ns = pkt.ts_ns;
-  ev.net = layers.net;
-  parse_message(msg, ev, layers.net.sport == kMdnsPort || layers.net.dport == kMdnsPort);
+  ev.ts_ns = ts_ns;
+  ev.net = net;
+  parse_message(msg, ev, net.sport == kMdnsPort || net.dport == kMdnsPort);
   counters_.messages.add();
   if (ev.malformed != Malformed::None)
     counters_.malformed[static_cast<std::size_t>(ev.malformed)].add();

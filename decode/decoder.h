@@ -1,5 +1,5 @@
 #pragma once
-// Packet → DNS messages: the layers, the transport framing, the message parser, the counters.
+// Packet → DNS messages: the layers, IP reassembly, TCP streams, the message parser, counters.
 
 #include <array>
 #include <cstdint>
@@ -8,7 +8,9 @@
 #include "capture/source.h"
 #include "common/counter.h"
 #include "decode/dns_event.h"
+#include "decode/ip_reassembly.h"
 #include "decode/net_layers.h"
+#include "decode/tcp_reassembly.h"
 
 namespace stash53::decode {
 
@@ -23,31 +25,40 @@ class MessageSink {
 struct DecodeOptions {
   std::vector<std::uint16_t> ports = {53, 5353};
   bool rrprint = false;  // events also carry each record's zone-file line
+  FragmentLimits fragments;
+  TcpLimits tcp;
 };
 
 /// Written by the pipeline thread, read by the stats ticker.
 struct DecodeCounters {
   Counter packets;
   std::array<Counter, static_cast<std::size_t>(PacketKind::kCount)> by_kind;  // per packet
+  Counter tcp_no_payload;  // SYN, ACK, FIN, RST without data
   Counter messages;
   std::array<Counter, static_cast<std::size_t>(Malformed::kCount)> malformed;  // per message
-  Counter tcp_partial;  // TCP data that is not a whole length-prefixed message (until reassembly)
 };
 
 /// Turns captured packets into DNS events. One instance per pipeline thread; not thread safe.
 class Decoder {
  public:
   explicit Decoder(const DecodeOptions& options);
-  /// Decodes every DNS message in `pkt` into `ev` (refilled per message) and hands each to
-  /// `sink`. Counts what it could not decode. Never throws.
+  /// Decodes every DNS message that `pkt` completes into `ev` (refilled per message) and hands
+  /// each to `sink`. Counts what it could not decode. Never throws.
   void decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink) noexcept;
+
   [[nodiscard]] const DecodeCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const FragmentCounters& fragment_counters() const noexcept {
+    return fragments_.counters();
+  }
+  [[nodiscard]] const TcpReassembler& tcp() const noexcept { return tcp_; }
 
  private:
-  void emit(const capture::Packet& pkt, const Layers& layers, std::span<const std::uint8_t> msg,
+  void emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::uint8_t> msg,
             DnsEvent& ev, MessageSink& sink) noexcept;
 
   PortSet ports_;
+  IpReassembler fragments_;
+  TcpReassembler tcp_;
   DecodeCounters counters_;
 };
 

@@ -91,35 +91,28 @@ PacketKind strip_link(int dlt, Bytes& b, Family& family) noexcept {
   return family == Family::None ? PacketKind::NotIp : PacketKind::Dns;
 }
 
-PacketKind strip_ipv4(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
+PacketKind strip_ipv4(Bytes& b, IpDatagram& d) noexcept {
   if (b.size() < 20) return PacketKind::TruncatedFrame;
   const std::size_t ihl = (b[0] & 0x0Fu) * 4;
   const std::size_t total = be16(b.data() + 2);
   if ((b[0] >> 4) != 4 || ihl < 20 || total < ihl) return PacketKind::BadHeader;
   if (b.size() < ihl) return PacketKind::TruncatedFrame;
   const std::uint16_t frag = be16(b.data() + 6);
-  if (frag & 0x3FFF) return PacketKind::IpFragment;  // MF set or a non-zero offset
-  proto = b[9];
-  net.ipv6 = false;
-  std::memcpy(net.src.bytes, b.data() + 12, 4);
-  std::memcpy(net.dst.bytes, b.data() + 16, 4);
+  d.fragment = (frag & 0x3FFF) != 0;  // MF set or a non-zero offset
+  d.more_fragments = (frag & 0x2000) != 0;
+  d.frag_offset = (frag & 0x1FFFu) * 8;
+  d.frag_id = be16(b.data() + 4);
+  d.proto = b[9];
+  d.net.ipv6 = false;
+  std::memcpy(d.net.src.bytes, b.data() + 12, 4);
+  std::memcpy(d.net.dst.bytes, b.data() + 16, 4);
   // Drop the link layer's padding; keep a snaplen-cut packet as it is.
   b = b.subspan(ihl, std::min(b.size(), total) - ihl);
   return PacketKind::Dns;
 }
 
-PacketKind strip_ipv6(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
-  if (b.size() < 40) return PacketKind::TruncatedFrame;
-  if ((b[0] >> 4) != 6) return PacketKind::BadHeader;
-  const std::size_t payload_len = be16(b.data() + 4);
-  std::uint8_t next = b[6];
-  net.ipv6 = true;
-  std::memcpy(net.src.bytes, b.data() + 8, 16);
-  std::memcpy(net.dst.bytes, b.data() + 24, 16);
-  b = b.subspan(40);
-  // A zero payload length means a jumbogram (RFC 2675): the captured bytes are all we know.
-  if (payload_len != 0) b = b.first(std::min(b.size(), payload_len));
-  // Walk the extension headers (RFC 8200 §4) to the transport.
+// Walks IPv6 extension headers (RFC 8200 §4) from `next` to the transport or a fragment header.
+PacketKind walk_ipv6_extensions(std::uint8_t next, Bytes& b, IpDatagram& d) noexcept {
   for (;;) {
     switch (next) {
       case 0:    // hop-by-hop options
@@ -135,10 +128,20 @@ PacketKind strip_ipv6(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
         b = b.subspan(len);
         break;
       }
-      case 44: {  // fragment: only an atomic fragment (offset 0, no M) is a whole datagram
+      case 44: {  // fragment (RFC 8200 §4.5); an atomic fragment (offset 0, no M) is whole
         if (b.size() < 8) return PacketKind::TruncatedFrame;
-        if (be16(b.data() + 2) & 0xFFF9) return PacketKind::IpFragment;
+        const std::uint16_t off_m = be16(b.data() + 2);
         next = b[0];
+        if (off_m & 0xFFF9) {
+          d.fragment = true;
+          d.frag_offset = off_m & 0xFFF8u;
+          d.more_fragments = (off_m & 1) != 0;
+          d.frag_id = std::uint32_t{b[4]} << 24 | std::uint32_t{b[5]} << 16 |
+                      std::uint32_t{b[6]} << 8 | b[7];
+          d.proto = next;
+          b = b.subspan(8);
+          return PacketKind::Dns;
+        }
         b = b.subspan(8);
         break;
       }
@@ -151,10 +154,24 @@ PacketKind strip_ipv6(Bytes& b, NetInfo& net, std::uint8_t& proto) noexcept {
         break;
       }
       default:
-        proto = next;
+        d.proto = next;
         return PacketKind::Dns;
     }
   }
+}
+
+PacketKind strip_ipv6(Bytes& b, IpDatagram& d) noexcept {
+  if (b.size() < 40) return PacketKind::TruncatedFrame;
+  if ((b[0] >> 4) != 6) return PacketKind::BadHeader;
+  const std::size_t payload_len = be16(b.data() + 4);
+  const std::uint8_t next = b[6];
+  d.net.ipv6 = true;
+  std::memcpy(d.net.src.bytes, b.data() + 8, 16);
+  std::memcpy(d.net.dst.bytes, b.data() + 24, 16);
+  b = b.subspan(40);
+  // A zero payload length means a jumbogram (RFC 2675): the captured bytes are all we know.
+  if (payload_len != 0) b = b.first(std::min(b.size(), payload_len));
+  return walk_ipv6_extensions(next, b, d);
 }
 
 }  // namespace
@@ -168,7 +185,6 @@ std::string_view packet_kind_name(PacketKind k) noexcept {
     case PacketKind::IpFragment: return "ip-fragment";
     case PacketKind::NotUdpTcp: return "not-udp-tcp";
     case PacketKind::NotDnsPort: return "not-dns-port";
-    case PacketKind::NoPayload: return "no-payload";
     case PacketKind::kCount: break;
   }
   return "unknown";
@@ -181,17 +197,30 @@ PortSet::PortSet() {
 
 void PortSet::clear() noexcept { std::memset(bits_, 0, sizeof bits_); }
 
-PacketKind parse_layers(const capture::Packet& pkt, const PortSet& ports, Layers& out) noexcept {
+PacketKind parse_ip(const capture::Packet& pkt, IpDatagram& out) noexcept {
   Bytes b = pkt.bytes;
   Family family = Family::None;
   if (const auto k = strip_link(pkt.dlt, b, family); k != PacketKind::Dns) return k;
+  out = {};
+  const auto k = family == Family::V4 ? strip_ipv4(b, out) : strip_ipv6(b, out);
+  out.payload = b;
+  return k;
+}
 
-  std::uint8_t proto = 0;
-  const auto k = family == Family::V4 ? strip_ipv4(b, out.net, proto)
-                                      : strip_ipv6(b, out.net, proto);
-  if (k != PacketKind::Dns) return k;
+PacketKind skip_ipv6_extensions(IpDatagram& d) noexcept {
+  Bytes b = d.payload;
+  const auto k = walk_ipv6_extensions(d.proto, b, d);
+  if (d.fragment) return PacketKind::BadHeader;  // a fragment header inside a fragment
+  d.payload = b;
+  return k;
+}
 
-  if (proto == kIpProtoUdp) {
+PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& out) noexcept {
+  Bytes b = d.payload;
+  out.net = d.net;
+  out.tcp_seq = 0;
+  out.tcp_flags = 0;
+  if (d.proto == kIpProtoUdp) {
     if (b.size() < 8) return PacketKind::TruncatedFrame;
     out.net.transport = Transport::Udp;
     out.net.sport = be16(b.data());
@@ -199,11 +228,14 @@ PacketKind parse_layers(const capture::Packet& pkt, const PortSet& ports, Layers
     const std::size_t udp_len = be16(b.data() + 4);
     if (udp_len < 8) return PacketKind::BadHeader;
     b = b.subspan(8, std::min(b.size(), udp_len) - 8);
-  } else if (proto == kIpProtoTcp) {
+  } else if (d.proto == kIpProtoTcp) {
     if (b.size() < 20) return PacketKind::TruncatedFrame;
     out.net.transport = Transport::Tcp;
     out.net.sport = be16(b.data());
     out.net.dport = be16(b.data() + 2);
+    out.tcp_seq = std::uint32_t{b[4]} << 24 | std::uint32_t{b[5]} << 16 |
+                  std::uint32_t{b[6]} << 8 | b[7];
+    out.tcp_flags = b[13];
     const std::size_t data_off = (b[12] >> 4) * 4u;
     if (data_off < 20) return PacketKind::BadHeader;
     if (b.size() < data_off) return PacketKind::TruncatedFrame;
@@ -213,7 +245,6 @@ PacketKind parse_layers(const capture::Packet& pkt, const PortSet& ports, Layers
   }
   if (!ports.contains(out.net.sport) && !ports.contains(out.net.dport))
     return PacketKind::NotDnsPort;
-  if (b.empty() && out.net.transport == Transport::Tcp) return PacketKind::NoPayload;
   out.payload = b;
   return PacketKind::Dns;
 }

@@ -16,10 +16,9 @@ enum class PacketKind : std::uint8_t {
   TruncatedFrame,  // cut short before the transport payload (snaplen or damage)
   NotIp,           // ARP, LLDP, … — anything but IPv4/IPv6
   BadHeader,     // wrong IP version, header or UDP/TCP length field
-  IpFragment,      // part of a fragmented datagram
+  IpFragment,      // part of a fragmented datagram, handed to reassembly
   NotUdpTcp,       // ICMP, ESP, …
   NotDnsPort,      // neither port is in the configured set
-  NoPayload,       // TCP segment without data (SYN, ACK, FIN, …)
   kCount
 };
 [[nodiscard]] std::string_view packet_kind_name(PacketKind k) noexcept;
@@ -38,14 +37,37 @@ class PortSet {
   std::uint64_t bits_[1024] = {};
 };
 
-struct Layers {
-  NetInfo net;
-  std::span<const std::uint8_t> payload;  // UDP payload, or TCP segment data
+/// An IP datagram, or one fragment of it, with the IP header(s) removed.
+struct IpDatagram {
+  NetInfo net;  // family and addresses; ports are filled by parse_transport
+  std::uint8_t proto = 0;  // transport protocol (for a fragment: of the whole datagram)
+  std::span<const std::uint8_t> payload;
+  bool fragment = false;
+  std::uint32_t frag_id = 0;
+  std::uint32_t frag_offset = 0;  // bytes
+  bool more_fragments = false;
 };
 
-/// Parses the link, IP and transport headers of `pkt`. Fills `out` when the result is Dns.
-/// Reads nothing outside pkt.bytes; trims Ethernet padding using the IP length fields.
-[[nodiscard]] PacketKind parse_layers(const capture::Packet& pkt, const PortSet& ports,
-                                      Layers& out) noexcept;
+namespace tcp_flag {
+inline constexpr std::uint8_t Fin = 0x01, Syn = 0x02, Rst = 0x04;
+}
+
+struct Layers {
+  NetInfo net;
+  std::span<const std::uint8_t> payload;  // UDP payload, or TCP segment data (maybe empty)
+  std::uint32_t tcp_seq = 0;
+  std::uint8_t tcp_flags = 0;
+};
+
+/// Strips the link layer and the IP header(s) of `pkt`, up to the transport header or the
+/// fragment header. Dns means "an IP datagram or fragment to go on with". Reads nothing outside
+/// pkt.bytes; trims Ethernet padding using the IP length fields.
+[[nodiscard]] PacketKind parse_ip(const capture::Packet& pkt, IpDatagram& out) noexcept;
+/// For a reassembled IPv6 datagram: skips the extension headers that followed the fragment
+/// header, up to the transport header.
+[[nodiscard]] PacketKind skip_ipv6_extensions(IpDatagram& dgram) noexcept;
+/// Parses the UDP or TCP header of a whole datagram; Dns when a port is in `ports`.
+[[nodiscard]] PacketKind parse_transport(const IpDatagram& dgram, const PortSet& ports,
+                                         Layers& out) noexcept;
 
 }  // namespace stash53::decode

@@ -49,14 +49,83 @@ BOOST_AUTO_TEST_CASE(several_tcp_messages_in_one_segment) {
   BOOST_TEST(d.counters().messages.get() == 2u);
 }
 
-BOOST_AUTO_TEST_CASE(partial_tcp_message_is_counted_not_guessed) {
+BOOST_AUTO_TEST_CASE(tcp_message_split_over_segments_is_reassembled) {
+  Decoder d({});
+  Collect sink;
+  const auto data = tcp_framed(query(7, "split.example."));
+  feed(d, tcp_packet({}, 40000, 53, 99, 0x02), sink);  // SYN: data starts at 100
+  feed(d, tcp_packet({data.begin(), data.begin() + 1}, 40000, 53, 100), sink);  // half a length
+  feed(d, tcp_packet({data.begin() + 1, data.begin() + 9}, 40000, 53, 101), sink);
+  BOOST_TEST(sink.ids.empty());
+  feed(d, tcp_packet({data.begin() + 9, data.end()}, 40000, 53, 109), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{7}));
+  BOOST_TEST(sink.qnames == (std::vector<std::string>{"split.example."}));
+}
+
+BOOST_AUTO_TEST_CASE(out_of_order_and_retransmitted_segments) {
   Decoder d({});
   Collect sink;
   auto data = tcp_framed(query(1, "one.example."));
-  data.resize(data.size() - 3);
-  feed(d, tcp_packet(data, 40000, 53), sink);
+  const auto second = tcp_framed(query(2, "two.example."));
+  const auto split = static_cast<std::uint32_t>(data.size());
+  data.insert(data.end(), second.begin(), second.end());
+  feed(d, tcp_packet({}, 40000, 53, 0, 0x02), sink);
+  // The second message first, then the first twice (a retransmission).
+  feed(d, tcp_packet({data.begin() + split, data.end()}, 40000, 53, 1 + split), sink);
   BOOST_TEST(sink.ids.empty());
-  BOOST_TEST(d.counters().tcp_partial.get() == 1u);
+  feed(d, tcp_packet({data.begin(), data.begin() + split}, 40000, 53, 1), sink);
+  feed(d, tcp_packet({data.begin(), data.begin() + split}, 40000, 53, 1), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{1, 2}));
+  BOOST_TEST(d.tcp().count(TcpEvent::OutOfOrder) == 1u);
+  BOOST_TEST(d.tcp().count(TcpEvent::Retransmitted) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(flow_without_syn_is_counted_as_midstream) {
+  Decoder d({});
+  Collect sink;
+  feed(d, tcp_packet(tcp_framed(query(3, "mid.example.")), 40000, 53, 5000), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{3}));
+  BOOST_TEST(d.tcp().count(TcpEvent::Midstream) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(ipv4_fragments_in_any_order_are_reassembled) {
+  // A response with a 1200-byte TXT record, cut into 3 fragments of at most 512 bytes.
+  DnsBuilder b;
+  b.header(9, 0x8180, 1, 1).question("big.example.", 16).pointer(12).rr_fixed(16, 1, 60, 1205);
+  for (int i = 0; i < 5; ++i) b.label(std::string(240, 'x'));
+  const auto frags = ipv4_fragments(udp_packet(b.bytes(), false, 53, 40000), 512);
+  BOOST_TEST_REQUIRE(frags.size() == 3u);
+  Decoder d({});
+  Collect sink;
+  feed(d, frags[2], sink);
+  feed(d, frags[0], sink);
+  BOOST_TEST(sink.ids.empty());
+  feed(d, frags[1], sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{9}));
+  BOOST_TEST(d.fragment_counters().reassembled.get() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(fragments_that_never_complete_time_out) {
+  FragmentLimits limits;
+  limits.timeout_ns = 1'000'000'000;
+  DecodeOptions opts;
+  opts.fragments = limits;
+  Decoder d(opts);
+  Collect sink;
+  DnsBuilder b;
+  b.header(9, 0x8180, 1, 0).question("big.example.", 16);
+  for (int i = 0; i < 4; ++i) b.label(std::string(200, 'y'));
+  const auto frags = ipv4_fragments(udp_packet(b.bytes(), false, 53, 40000), 256);
+  feed(d, frags[0], sink);
+  stash53::capture::Packet later;
+  const auto junk = udp_packet(query(1, "later.example."), false, 40000, 53);
+  later.bytes = junk;
+  later.dlt = DLT_RAW;
+  later.ts_ns = 1'690'000'000'000'000'000 + 5'000'000'000;  // 5 s after
+  DnsEvent ev;
+  d.decode(later, ev, sink);
+  BOOST_TEST(d.fragment_counters().dropped[static_cast<std::size_t>(FragmentDrop::Timeout)].get() ==
+             1u);
 }
 
 BOOST_AUTO_TEST_CASE(counters_by_kind_and_reason) {

@@ -19,7 +19,10 @@ PacketKind parse(const std::vector<std::uint8_t>& bytes, int dlt, Layers& out) {
   pkt.bytes = bytes;
   pkt.wire_len = static_cast<std::uint32_t>(bytes.size());
   pkt.dlt = dlt;
-  return parse_layers(pkt, PortSet(), out);
+  IpDatagram d;
+  if (const auto k = parse_ip(pkt, d); k != PacketKind::Dns) return k;
+  if (d.fragment) return PacketKind::IpFragment;
+  return parse_transport(d, PortSet(), out);
 }
 
 std::vector<std::uint8_t> ethernet(std::initializer_list<std::uint16_t> ethertypes) {

@@ -1,0 +1,159 @@
+#include "decode/tcp_reassembly.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace stash53::decode {
+namespace {
+
+// Sequence numbers wrap (RFC 793 §3.3): compare by signed distance.
+std::int32_t seq_diff(std::uint32_t a, std::uint32_t b) { return static_cast<std::int32_t>(a - b); }
+
+}  // namespace
+
+std::string_view tcp_event_name(TcpEvent e) noexcept {
+  switch (e) {
+    case TcpEvent::Midstream: return "tcp-midstream";
+    case TcpEvent::Retransmitted: return "tcp-retransmitted";
+    case TcpEvent::OutOfOrder: return "tcp-out-of-order";
+    case TcpEvent::Gap: return "tcp-gap";
+    case TcpEvent::ZeroLength: return "tcp-zero-length";
+    case TcpEvent::FlowLimit: return "tcp-flow-limit";
+    case TcpEvent::kCount: break;
+  }
+  return "unknown";
+}
+
+bool TcpReassembler::Key::operator==(const Key& o) const noexcept {
+  return ipv6 == o.ipv6 && sport == o.sport && dport == o.dport &&
+         std::memcmp(src.bytes, o.src.bytes, 16) == 0 &&
+         std::memcmp(dst.bytes, o.dst.bytes, 16) == 0;
+}
+
+std::size_t TcpReassembler::KeyHash::operator()(const Key& k) const noexcept {
+  std::size_t h = (std::size_t{k.sport} << 16 | k.dport) * 0x9E3779B97F4A7C15ull ^ k.ipv6;
+  for (int i = 0; i < 16; ++i)
+    h = (h ^ k.src.bytes[i] ^ (std::size_t{k.dst.bytes[i]} << 8)) * 0x100000001B3ull;
+  return h;
+}
+
+void TcpReassembler::erase(FlowMap::iterator it) {
+  bytes_ -= it->second.stream.size() + it->second.later_bytes;
+  flows_.erase(it);
+}
+
+void TcpReassembler::close(FlowMap::iterator it) {
+  // Segments still waiting for a gap may yet arrive (reordered before the FIN): leave those
+  // flows to the idle timeout.
+  if (it->second.later.empty()) erase(it);
+}
+
+void TcpReassembler::close(const Layers& seg) {
+  const Key key{seg.net.ipv6, seg.net.src, seg.net.dst, seg.net.sport, seg.net.dport};
+  if (auto it = flows_.find(key); it != flows_.end()) close(it);
+}
+
+void TcpReassembler::expire(std::int64_t now_ns) {
+  if (now_ns - last_expiry_ns_ < 1'000'000'000) return;  // at most once a second
+  last_expiry_ns_ = now_ns;
+  for (auto it = flows_.begin(); it != flows_.end();) {
+    auto next = std::next(it);
+    if (now_ns - it->second.last_seen_ns > limits_.idle_timeout_ns) {
+      if (!it->second.later.empty()) note(TcpEvent::Gap);
+      erase(it);
+    }
+    it = next;
+  }
+}
+
+TcpReassembler::Flow* TcpReassembler::flow_for(const Layers& seg, std::int64_t now_ns) {
+  const Key key{seg.net.ipv6, seg.net.src, seg.net.dst, seg.net.sport, seg.net.dport};
+  auto it = flows_.find(key);
+  if (seg.tcp_flags & tcp_flag::Rst) {  // the connection is gone, and so is its partial data
+    if (it != flows_.end()) erase(it);
+    return nullptr;
+  }
+  if (seg.tcp_flags & tcp_flag::Syn) {
+    if (it != flows_.end()) erase(it);
+    if (flows_.size() >= limits_.max_flows) {
+      note(TcpEvent::FlowLimit);
+      return nullptr;
+    }
+    Flow& f = flows_[key];
+    f.next_seq = seg.tcp_seq + 1;  // the SYN takes one sequence number
+    f.last_seen_ns = now_ns;
+    return seg.payload.empty() ? nullptr : &f;
+  }
+  if (seg.payload.empty()) {  // a bare ACK or FIN
+    if (it != flows_.end() && (seg.tcp_flags & tcp_flag::Fin)) close(it);
+    return nullptr;
+  }
+  if (it == flows_.end()) {
+    if (flows_.size() >= limits_.max_flows) {
+      note(TcpEvent::FlowLimit);
+      return nullptr;
+    }
+    // No SYN seen (capture started mid-connection): assume a message starts here, as
+    // Wireshark does; if not, framing fails visibly as malformed messages.
+    note(TcpEvent::Midstream);
+    it = flows_.emplace(key, Flow{}).first;
+    it->second.next_seq = seg.tcp_seq;
+  }
+  it->second.last_seen_ns = now_ns;
+  return &it->second;
+}
+
+bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uint8_t> data) {
+  if (data.empty()) return false;
+  const std::int32_t d = seq_diff(seq, f.next_seq);
+  if (d > 0) {  // a gap before it: hold it
+    if (f.stream.size() + f.later_bytes + data.size() > limits_.max_flow_bytes ||
+        bytes_ + data.size() > limits_.max_bytes) {
+      // The gap will not be filled within bounds: give up what this flow holds.
+      note(TcpEvent::Gap);
+      bytes_ -= f.stream.size() + f.later_bytes;
+      f.stream.clear();
+      f.later.clear();
+      f.later_bytes = 0;
+      f.next_seq = seq + static_cast<std::uint32_t>(data.size());
+      return false;
+    }
+    note(TcpEvent::OutOfOrder);
+    auto& held = f.later[seq];
+    if (held.size() < data.size()) {
+      f.later_bytes += data.size() - held.size();
+      bytes_ += data.size() - held.size();
+      held.assign(reinterpret_cast<const char*>(data.data()), data.size());
+    }
+    return false;
+  }
+  // Skip what was seen already (retransmission, overlap).
+  const std::size_t seen = static_cast<std::size_t>(-d);
+  if (seen >= data.size()) {
+    note(TcpEvent::Retransmitted);
+    return false;
+  }
+  const auto fresh = data.subspan(seen);
+  if (f.stream.size() + fresh.size() > limits_.max_flow_bytes ||
+      bytes_ + fresh.size() > limits_.max_bytes) {
+    note(TcpEvent::Gap);
+    return false;
+  }
+  f.stream.append(reinterpret_cast<const char*>(fresh.data()), fresh.size());
+  bytes_ += fresh.size();
+  f.next_seq += static_cast<std::uint32_t>(fresh.size());
+  // Held segments that now follow on.
+  for (auto it = f.later.begin(); it != f.later.end();) {
+    const std::int32_t gap = seq_diff(it->first, f.next_seq);
+    if (gap > 0) break;
+    const std::size_t overlap = std::min(static_cast<std::size_t>(-gap), it->second.size());
+    f.stream.append(it->second, overlap);
+    f.next_seq += static_cast<std::uint32_t>(it->second.size() - overlap);
+    bytes_ -= overlap;  // the rest moved from `later` into `stream`
+    f.later_bytes -= it->second.size();
+    it = f.later.erase(it);
+  }
+  return true;
+}
+
+}  // namespace stash53::decode

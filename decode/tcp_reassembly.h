@@ -1,0 +1,113 @@
+#pragma once
+// DNS over TCP (RFC 7766): per-direction stream reassembly and the 2-byte length framing, so
+// answers split over segments, several messages per segment, out-of-order and retransmitted
+// segments and whole zone transfers all decode. Memory is bounded per flow and in total.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "common/counter.h"
+#include "decode/net_layers.h"
+
+namespace stash53::decode {
+
+/// Config keys decode.tcp.*.
+struct TcpLimits {
+  std::size_t max_flows = 65536;             // directions tracked at once
+  std::size_t max_flow_bytes = 256u << 10;   // buffered per direction (in order + out of order)
+  std::size_t max_bytes = 64u << 20;         // buffered in all
+  std::int64_t idle_timeout_ns = 60'000'000'000;  // capture time
+};
+
+/// What happened to TCP data that did not become a message. Stable counter labels.
+enum class TcpEvent : std::uint8_t {
+  Midstream,      // a flow seen without its SYN: framing assumed to start at its first data
+  Retransmitted,  // data seen before, ignored
+  OutOfOrder,     // segment held until the gap before it is filled
+  Gap,            // a gap never filled (limit or timeout): the flow's buffered data dropped
+  ZeroLength,     // a length prefix of 0, skipped
+  FlowLimit,      // no room for another flow: its data dropped
+  kCount
+};
+[[nodiscard]] std::string_view tcp_event_name(TcpEvent e) noexcept;
+
+/// Pipeline thread only.
+class TcpReassembler {
+ public:
+  explicit TcpReassembler(const TcpLimits& limits) : limits_(limits) {}
+
+  /// Feeds one segment (any flags, maybe no data) seen at `now_ns`; calls `on_message(span)`
+  /// for every DNS message it completes (without its length prefix; valid during the call).
+  template <typename OnMessage>
+  void add(const Layers& seg, std::int64_t now_ns, OnMessage&& on_message);
+
+  /// Forgets flows idle longer than the timeout; cheap unless a second of capture time passed.
+  void expire(std::int64_t now_ns);
+  [[nodiscard]] std::uint64_t count(TcpEvent e) const noexcept {
+    return counters_[static_cast<std::size_t>(e)].get();
+  }
+
+ private:
+  struct Key {
+    bool ipv6;
+    IpAddress src, dst;
+    std::uint16_t sport, dport;
+    bool operator==(const Key& o) const noexcept;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const noexcept;
+  };
+  struct Flow {
+    std::uint32_t next_seq = 0;             // the next byte expected in order
+    std::string stream;                     // in-order bytes not yet framed into messages
+    std::map<std::uint32_t, std::string> later;  // out-of-order segments by sequence number
+    std::size_t later_bytes = 0;
+    std::int64_t last_seen_ns = 0;
+  };
+  using FlowMap = std::unordered_map<Key, Flow, KeyHash>;
+
+  // Returns the flow's place, or nullptr when the segment is to be ignored.
+  Flow* flow_for(const Layers& seg, std::int64_t now_ns);
+  // Takes the segment's data into flow.stream in sequence order; false if nothing new.
+  bool accept(Flow& f, std::uint32_t seq, std::span<const std::uint8_t> data);
+  void erase(FlowMap::iterator it);
+  // A FIN: forget the flow unless segments still wait for a gap.
+  void close(FlowMap::iterator it);
+  void close(const Layers& seg);
+  void note(TcpEvent e) { counters_[static_cast<std::size_t>(e)].add(); }
+
+  TcpLimits limits_;
+  FlowMap flows_;
+  std::size_t bytes_ = 0;
+  std::int64_t last_expiry_ns_ = 0;
+  std::array<Counter, static_cast<std::size_t>(TcpEvent::kCount)> counters_;
+};
+
+template <typename OnMessage>
+void TcpReassembler::add(const Layers& seg, std::int64_t now_ns, OnMessage&& on_message) {
+  Flow* f = flow_for(seg, now_ns);
+  if (f == nullptr || !accept(*f, seg.tcp_seq, seg.payload)) return;
+  // Frame: a 2-byte length, then the message (RFC 1035 §4.2.2).
+  std::size_t pos = 0;
+  const auto* s = reinterpret_cast<const std::uint8_t*>(f->stream.data());
+  while (f->stream.size() - pos >= 2) {
+    const std::size_t len = static_cast<std::size_t>(s[pos] << 8 | s[pos + 1]);
+    if (len == 0) {
+      note(TcpEvent::ZeroLength);
+      pos += 2;
+      continue;
+    }
+    if (f->stream.size() - pos - 2 < len) break;
+    on_message(std::span<const std::uint8_t>(s + pos + 2, len));
+    pos += 2 + len;
+  }
+  bytes_ -= pos;
+  f->stream.erase(0, pos);
+  if (seg.tcp_flags & tcp_flag::Fin) close(seg);
+}
+
+}  // namespace stash53::decode
