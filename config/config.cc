@@ -37,6 +37,32 @@ void read_decode(OptionReader o, decode::DecodeOptions& d) {
     }
   }
   o.read("rrprint", d.rrprint, "true or false");
+
+  OptionReader frag = o.section("fragments");
+  auto& f = d.fragments;
+  frag.read_range("max_datagrams", f.max_datagrams, 1, 1'000'000);
+  frag.read_range("max_fragments", f.max_fragments, 2, 8192);
+  std::size_t frag_mb = f.max_bytes >> 20;
+  frag.read_range("max_mb", frag_mb, 1, 65536);
+  f.max_bytes = frag_mb << 20;
+  long long frag_timeout_s = f.timeout_ns / 1'000'000'000;
+  frag.read_range("timeout_s", frag_timeout_s, 1, 3600);
+  f.timeout_ns = frag_timeout_s * 1'000'000'000;
+  frag.finish();
+
+  OptionReader tcp = o.section("tcp");
+  auto& t = d.tcp;
+  tcp.read_range("max_flows", t.max_flows, 1, 10'000'000);
+  std::size_t flow_kb = t.max_flow_bytes >> 10;
+  tcp.read_range("max_flow_kb", flow_kb, 64, 1'048'576);  // at least one whole message
+  t.max_flow_bytes = flow_kb << 10;
+  std::size_t tcp_mb = t.max_bytes >> 20;
+  tcp.read_range("max_mb", tcp_mb, 1, 65536);
+  t.max_bytes = tcp_mb << 20;
+  long long idle_s = t.idle_timeout_ns / 1'000'000'000;
+  tcp.read_range("idle_timeout_s", idle_s, 1, 86400);
+  t.idle_timeout_ns = idle_s * 1'000'000'000;
+  tcp.finish();
   o.finish();
 }
 
