@@ -87,6 +87,8 @@ Malformed read_name(WireMessage msg, std::size_t pos, std::string& out, std::siz
   const std::size_t start = out.size();
   std::size_t wire_len = 1;  // the root label
   bool jumped = false;
+  // Every target visited, to tell a loop (a → b → a, even through labels) from a long name.
+  std::uint16_t visited[kMaxPointers];
   int pointers = 0;
   for (;;) {
     if (pos >= msg.size) return truncated_as;
@@ -97,7 +99,10 @@ Malformed read_name(WireMessage msg, std::size_t pos, std::string& out, std::siz
       if (!jumped) next = pos + 2;
       jumped = true;
       if (target >= msg.size) return Malformed::BadPointer;
-      if (++pointers > kMaxPointers) return Malformed::CompressionLoop;
+      for (int i = 0; i < pointers; ++i)
+        if (visited[i] == target) return Malformed::CompressionLoop;
+      if (pointers == kMaxPointers) return Malformed::CompressionLoop;
+      visited[pointers++] = static_cast<std::uint16_t>(target);
       pos = target;
       continue;
     }

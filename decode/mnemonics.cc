@@ -45,12 +45,16 @@ std::string_view type_name(std::uint16_t type, MnemonicBuffer& buf) noexcept {
     case 28: return "AAAA";
     case 29: return "LOC";
     case 30: return "NXT";
+    case 31: return "EID";
+    case 32: return "NIMLOC";
     case 33: return "SRV";
+    case 34: return "ATMA";
     case 35: return "NAPTR";
     case 36: return "KX";
     case 37: return "CERT";
     case 38: return "A6";
     case 39: return "DNAME";
+    case 40: return "SINK";
     case 41: return "OPT";
     case 42: return "APL";
     case 43: return "DS";
@@ -65,6 +69,9 @@ std::string_view type_name(std::uint16_t type, MnemonicBuffer& buf) noexcept {
     case 52: return "TLSA";
     case 53: return "SMIMEA";
     case 55: return "HIP";
+    case 56: return "NINFO";
+    case 57: return "RKEY";
+    case 58: return "TALINK";
     case 59: return "CDS";
     case 60: return "CDNSKEY";
     case 61: return "OPENPGPKEY";
@@ -73,6 +80,10 @@ std::string_view type_name(std::uint16_t type, MnemonicBuffer& buf) noexcept {
     case 64: return "SVCB";
     case 65: return "HTTPS";
     case 99: return "SPF";
+    case 100: return "UINFO";
+    case 101: return "UID";
+    case 102: return "GID";
+    case 103: return "UNSPEC";
     case 104: return "NID";
     case 105: return "L32";
     case 106: return "L64";
@@ -88,6 +99,7 @@ std::string_view type_name(std::uint16_t type, MnemonicBuffer& buf) noexcept {
     case 255: return "ANY";
     case 256: return "URI";
     case 257: return "CAA";
+    case 260: return "AMTRELAY";
     case 32768: return "TA";
     case 32769: return "DLV";
     default: return numbered("TYPE", type, buf);

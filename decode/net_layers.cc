@@ -185,6 +185,7 @@ std::string_view packet_kind_name(PacketKind k) noexcept {
     case PacketKind::IpFragment: return "ip-fragment";
     case PacketKind::NotUdpTcp: return "not-udp-tcp";
     case PacketKind::NotDnsPort: return "not-dns-port";
+    case PacketKind::EmptyUdp: return "empty-udp";
     case PacketKind::kCount: break;
   }
   return "unknown";
@@ -245,6 +246,7 @@ PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& ou
   }
   if (!ports.contains(out.net.sport) && !ports.contains(out.net.dport))
     return PacketKind::NotDnsPort;
+  if (b.empty() && out.net.transport == Transport::Udp) return PacketKind::EmptyUdp;
   out.payload = b;
   return PacketKind::Dns;
 }

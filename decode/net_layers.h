@@ -19,6 +19,7 @@ enum class PacketKind : std::uint8_t {
   IpFragment,      // part of a fragmented datagram, handed to reassembly
   NotUdpTcp,       // ICMP, ESP, …
   NotDnsPort,      // neither port is in the configured set
+  EmptyUdp,        // a UDP datagram without payload: no DNS message
   kCount
 };
 [[nodiscard]] std::string_view packet_kind_name(PacketKind k) noexcept;

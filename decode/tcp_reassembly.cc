@@ -17,7 +17,6 @@ std::string_view tcp_event_name(TcpEvent e) noexcept {
     case TcpEvent::Retransmitted: return "tcp-retransmitted";
     case TcpEvent::OutOfOrder: return "tcp-out-of-order";
     case TcpEvent::Gap: return "tcp-gap";
-    case TcpEvent::ZeroLength: return "tcp-zero-length";
     case TcpEvent::FlowLimit: return "tcp-flow-limit";
     case TcpEvent::kCount: break;
   }
@@ -80,6 +79,7 @@ TcpReassembler::Flow* TcpReassembler::flow_for(const Layers& seg, std::int64_t n
       return nullptr;
     }
     Flow& f = flows_[key];
+    f.synced = true;
     f.next_seq = seg.tcp_seq + 1;  // the SYN takes one sequence number
     f.last_seen_ns = now_ns;
     return seg.payload.empty() ? nullptr : &f;
@@ -93,18 +93,39 @@ TcpReassembler::Flow* TcpReassembler::flow_for(const Layers& seg, std::int64_t n
       note(TcpEvent::FlowLimit);
       return nullptr;
     }
-    // No SYN seen (capture started mid-connection): assume a message starts here, as
-    // Wireshark does; if not, framing fails visibly as malformed messages.
-    note(TcpEvent::Midstream);
     it = flows_.emplace(key, Flow{}).first;
-    it->second.next_seq = seg.tcp_seq;
   }
   it->second.last_seen_ns = now_ns;
   return &it->second;
 }
 
+namespace {
+
+// True when `data` is one or more whole length-prefixed messages and nothing else.
+bool frames_exactly(std::span<const std::uint8_t> data) {
+  std::size_t pos = 0;
+  while (data.size() - pos >= 2) {
+    const std::size_t len = static_cast<std::size_t>(data[pos] << 8 | data[pos + 1]);
+    if (len < 12 || data.size() - pos - 2 < len) return false;  // 12: a DNS header
+    pos += 2 + len;
+  }
+  return pos == data.size();
+}
+
+}  // namespace
+
 bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uint8_t> data) {
   if (data.empty()) return false;
+  if (!f.synced) {
+    // Without the SYN, where messages start is unknown: rather than guess, wait for a segment
+    // that is exactly whole messages (the common case: one query or answer per segment).
+    if (!frames_exactly(data)) {
+      note(TcpEvent::Midstream);
+      return false;
+    }
+    f.synced = true;
+    f.next_seq = seq;
+  }
   const std::int32_t d = seq_diff(seq, f.next_seq);
   if (d > 0) {  // a gap before it: hold it
     if (f.stream.size() + f.later_bytes + data.size() > limits_.max_flow_bytes ||

@@ -25,11 +25,11 @@ struct TcpLimits {
 
 /// What happened to TCP data that did not become a message. Stable counter labels.
 enum class TcpEvent : std::uint8_t {
-  Midstream,      // a flow seen without its SYN: framing assumed to start at its first data
+  Midstream,      // data of a flow seen without its SYN, skipped until a segment that holds
+                  // whole messages shows where messages start
   Retransmitted,  // data seen before, ignored
   OutOfOrder,     // segment held until the gap before it is filled
   Gap,            // a gap never filled (limit or timeout): the flow's buffered data dropped
-  ZeroLength,     // a length prefix of 0, skipped
   FlowLimit,      // no room for another flow: its data dropped
   kCount
 };
@@ -62,6 +62,7 @@ class TcpReassembler {
     std::size_t operator()(const Key& k) const noexcept;
   };
   struct Flow {
+    bool synced = false;                    // a message boundary is known (SYN, or see accept)
     std::uint32_t next_seq = 0;             // the next byte expected in order
     std::string stream;                     // in-order bytes not yet framed into messages
     std::map<std::uint32_t, std::string> later;  // out-of-order segments by sequence number
@@ -96,11 +97,7 @@ void TcpReassembler::add(const Layers& seg, std::int64_t now_ns, OnMessage&& on_
   const auto* s = reinterpret_cast<const std::uint8_t*>(f->stream.data());
   while (f->stream.size() - pos >= 2) {
     const std::size_t len = static_cast<std::size_t>(s[pos] << 8 | s[pos + 1]);
-    if (len == 0) {
-      note(TcpEvent::ZeroLength);
-      pos += 2;
-      continue;
-    }
+    // A zero length is passed on too: it is an (empty, malformed) message, as tshark shows it.
     if (f->stream.size() - pos - 2 < len) break;
     on_message(std::span<const std::uint8_t>(s + pos + 2, len));
     pos += 2 + len;

@@ -7,6 +7,7 @@ textual forms documented in /work/shared/pcaps/README.md.
 """
 import base64
 import difflib
+import ipaddress
 import json
 import re
 import subprocess
@@ -34,12 +35,40 @@ RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP",
           6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
           11: "DSOTYPENI", 16: "BADVERS", 17: "BADKEY", 18: "BADTIME", 19: "BADMODE",
           20: "BADNAME", 21: "BADALG", 22: "BADTRUNC", 23: "BADCOOKIE"}
-# Mnemonics for the type an RRSIG covers (tshark gives only the number).
-TYPE_MNEMONICS = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX",
-                  16: "TXT", 28: "AAAA", 33: "SRV", 35: "NAPTR", 39: "DNAME", 43: "DS",
-                  44: "SSHFP", 46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 50: "NSEC3",
-                  51: "NSEC3PARAM", 52: "TLSA", 59: "CDS", 60: "CDNSKEY", 64: "SVCB",
-                  65: "HTTPS", 99: "SPF", 257: "CAA"}
+# IANA mnemonics for the types an RRSIG covers or a type bitmap lists (tshark gives numbers).
+TYPE_MNEMONICS = {1: "A", 2: "NS", 3: "MD", 4: "MF", 5: "CNAME", 6: "SOA", 7: "MB", 8: "MG",
+                  9: "MR", 10: "NULL", 11: "WKS", 12: "PTR", 13: "HINFO", 14: "MINFO", 15: "MX",
+                  16: "TXT", 17: "RP", 18: "AFSDB", 19: "X25", 20: "ISDN", 21: "RT", 22: "NSAP",
+                  23: "NSAP-PTR", 24: "SIG", 25: "KEY", 26: "PX", 27: "GPOS", 28: "AAAA",
+                  29: "LOC", 30: "NXT", 33: "SRV", 35: "NAPTR", 36: "KX", 37: "CERT", 38: "A6",
+                  39: "DNAME", 41: "OPT", 42: "APL", 43: "DS", 44: "SSHFP", 45: "IPSECKEY",
+                  46: "RRSIG", 47: "NSEC", 48: "DNSKEY", 49: "DHCID", 50: "NSEC3",
+                  51: "NSEC3PARAM", 52: "TLSA", 53: "SMIMEA", 55: "HIP", 59: "CDS",
+                  60: "CDNSKEY", 61: "OPENPGPKEY", 62: "CSYNC", 63: "ZONEMD", 64: "SVCB",
+                  65: "HTTPS", 99: "SPF", 104: "NID", 105: "L32", 106: "L64", 107: "LP",
+                  108: "EUI48", 109: "EUI64", 249: "TKEY", 250: "TSIG", 251: "IXFR", 252: "AXFR",
+                  253: "MAILB", 254: "MAILA", 255: "ANY", 256: "URI", 257: "CAA", 32768: "TA",
+                  32769: "DLV"}
+# CERT types (RFC 4398 §2.1) and DNSSEC algorithms by the names BIND prints in CERT.
+CERT_TYPES = {1: "PKIX", 2: "SPKI", 3: "PGP", 4: "IPKIX", 5: "ISPKI", 6: "IPGP", 7: "ACPKIX",
+              8: "IACPKIX", 253: "URI", 254: "OID"}
+SEC_ALGS = {1: "RSAMD5", 2: "DH", 3: "DSA", 4: "ECC", 5: "RSASHA1", 6: "NSEC3DSA",
+            7: "NSEC3RSASHA1", 8: "RSASHA256", 10: "RSASHA512", 12: "ECCGOST",
+            13: "ECDSAP256SHA256", 14: "ECDSAP384SHA384", 15: "ED25519", 16: "ED448",
+            252: "INDIRECT", 253: "PRIVATEDNS", 254: "PRIVATEOID"}
+# SvcParamKeys: RFC 9460 §14.3.2, RFC 9461 (dohpath), RFC 9540 (ohttp).
+SVC_KEYS = ("mandatory", "alpn", "no-default-alpn", "port", "ipv4hint", "ech", "ipv6hint",
+            "dohpath", "ohttp")
+# Extended DNS Error codes, RFC 8914 §5.2.
+EDE_NAMES = ("Other Error", "Unsupported DNSKEY Algorithm", "Unsupported DS Digest Type",
+             "Stale Answer", "Forged Answer", "DNSSEC Indeterminate", "DNSSEC Bogus",
+             "Signature Expired", "Signature Not Yet Valid", "DNSKEY Missing", "RRSIGs Missing",
+             "No Zone Key Bit Set", "NSEC Missing", "Cached Error", "Not Ready", "Blocked",
+             "Censored", "Filtered", "Prohibited", "Stale NXDomain Answer", "Not Authoritative",
+             "Not Supported", "No Reachable Authority", "Network Error", "Invalid Data")
+# EDNS option codes with their own event fields (RFC 7873, 5001, 7871, 8914, 7830, 7828).
+EDNS_NSID, EDNS_ECS, EDNS_KEEPALIVE, EDNS_PADDING, EDNS_COOKIE, EDNS_EDE = 3, 8, 11, 12, 10, 15
+ABSENT = "<absent>"  # an event field that must not be there
 CLASSES = {1: "IN", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
 EVENT_SECTIONS = {"answers": "answers", "authority": "authorities", "additional": "additionals"}
 C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
@@ -147,9 +176,32 @@ def _message_row(frame, layers, index, proto, msg, ctx):
     row["edns_udp"] = opt["dns.rr.udp_payload_size"] if opt else "-"
     row["edns_version"] = opt["dns.resp.edns0_version"] if opt else "-"
     row["edns_do"] = opt["dns.resp.z_tree"]["dns.resp.z.do"] if opt else "-"
+    row.update(_option_cells(_as_list(opt.get("dns.opt", [])) if opt else []))
     errors = [v for v in _leaves(msg) if _is_placeholder(v)]
     row["name_error"] = errors[0] if errors else "-"
     return row
+
+
+def _option_cells(options):
+    """The nsid_hex nsid_text ecs cookie edns_other cells of an OPT record's options."""
+    cells = dict.fromkeys(("nsid_hex", "nsid_text", "ecs", "cookie", "edns_other"), "-")
+    other = []
+    for o in options:
+        code, data = int(o["dns.opt.code"]), bytes.fromhex(_hex(o.get("dns.opt.data", "")))
+        if code == EDNS_NSID and cells["nsid_hex"] == "-":
+            cells["nsid_hex"] = data.hex() or "(empty)"
+            cells["nsid_text"] = _tsv_text("".join(map(_tshark_char, data))) or "(empty)"
+        elif code == EDNS_ECS and cells["ecs"] == "-":
+            addr = o.get("dns.opt.client.addr4", o.get("dns.opt.client.addr6", ""))
+            cells["ecs"] = "/".join((addr, o.get("dns.opt.client.netmask", ""),
+                                     o.get("dns.opt.client.scope", "")))
+        elif code == EDNS_COOKIE and cells["cookie"] == "-":
+            server = _hex(o.get("dns.opt.cookie.server", ""))
+            cells["cookie"] = f"{_hex(o['dns.opt.cookie.client'])}/{server or '-'}"
+        else:
+            other.append(f"{code}:{data.hex()}")
+    cells["edns_other"] = ",".join(other) or "-"
+    return cells
 
 
 def _type_of(summary_key):
@@ -216,16 +268,19 @@ def _name_labels(name):
     return labels
 
 
+def _tshark_char(b):
+    """A byte as tshark prints it in names: control bytes C/octal-escaped, non-ASCII U+FFFD."""
+    if 0x20 <= b < 0x7F:
+        return chr(b)
+    if b >= 0x80:
+        return "\ufffd"
+    return C_ESCAPES.get(b, f"\\{b:03o}")
+
+
 def _tshark_name(name):
     """How tshark prints a name: no trailing dot, dots and backslashes inside labels bare,
     control bytes C/octal-escaped, other non-ASCII bytes as U+FFFD, the root as <Root>."""
-    def char(b):
-        if 0x20 <= b < 0x7F:
-            return chr(b)
-        if b >= 0x80:
-            return "\ufffd"
-        return C_ESCAPES.get(b, f"\\{b:03o}")
-    return ".".join("".join(map(char, label)) for label in _name_labels(name)) or "<Root>"
+    return ".".join("".join(map(_tshark_char, label)) for label in _name_labels(name)) or "<Root>"
 
 
 def _tshark_string(data):
@@ -270,9 +325,13 @@ def _parse_records(cell):
 
 
 def _event_type(tshark_type):
-    # tshark says "Unknown (65280)" where the event says "TYPE65280".
+    # tshark says "Unknown (65280)" where the event says "TYPE65280" (or a name tshark lacks).
     m = re.fullmatch(r"Unknown \((\d+)\)", tshark_type)
-    return f"TYPE{m.group(1)}" if m else tshark_type
+    return _type_name(int(m.group(1))) if m else tshark_type
+
+
+def _type_name(number):
+    return TYPE_MNEMONICS.get(number, f"TYPE{number}")
 
 
 def _hex(tshark_bytes):
@@ -281,6 +340,135 @@ def _hex(tshark_bytes):
 
 def _base64(tshark_bytes):
     return base64.b64encode(bytes.fromhex(_hex(tshark_bytes))).decode()
+
+
+def _hex_upper(tshark_bytes):
+    return _hex(tshark_bytes).upper()
+
+
+def _quoted(data):
+    """A <character-string> in quotes as dig prints it (RFC 1035 §5.1)."""
+    def char(b):
+        if b in b'"\\':
+            return "\\" + chr(b)
+        return chr(b) if 0x20 <= b < 0x7F else f"\\{b:03d}"
+    return '"' + "".join(map(char, data)) + '"'
+
+
+def _bitmap_types(tshark_bytes):
+    """Type names of an RFC 4034 §4.1.2 type bit map given as tshark's raw bytes."""
+    data, names = bytes.fromhex(_hex(tshark_bytes)), []
+    while len(data) >= 2:
+        window, n = data[0], data[1]
+        names += [_type_name(window << 8 | i) for i in range(n * 8)
+                  if data[2 + i // 8] & 0x80 >> i % 8]
+        data = data[2 + n:]
+    return names
+
+
+def _loc_text(one):
+    """RFC 1876 LOC from tshark's raw fields, in BIND's fixed form."""
+    def angle(raw, plus, minus):
+        v = abs(raw - 2 ** 31)
+        return (f"{v // 3600000} {v // 60000 % 60} {v // 1000 % 60}.{v % 1000:03d} "
+                f"{plus if raw >= 2 ** 31 else minus}")
+
+    def precision(byte):
+        cm = (byte >> 4) * 10 ** (byte & 15)
+        return f"{cm // 100}m" if byte & 15 > 1 else f"0.{cm:02d}m"
+    alt = int(one["loc.altitude"]) - 10000000
+    return " ".join([angle(int(one["loc.latitude"]), "N", "S"),
+                     angle(int(one["loc.longitude"]), "E", "W"),
+                     f"{'-' if alt < 0 else ''}{abs(alt) // 100}.{abs(alt) % 100:02d}m"] +
+                    [precision(int(one[k])) for k in ("loc.size", "loc.horizontal_precision",
+                                                      "loc.vertical_precision")])
+
+
+def _raw_layout(rtype, data):
+    """Presentation of types tshark 4.0 shows only as raw bytes."""
+    if rtype == "URI":  # RFC 7553 §4.5
+        return f"{int.from_bytes(data[:2], 'big')} {int.from_bytes(data[2:4], 'big')} " + \
+            _quoted(data[4:])
+    if rtype == "SMIMEA":  # RFC 8162 §2: the TLSA layout
+        return f"{data[0]} {data[1]} {data[2]} {data[3:].hex().upper()}"
+    return None
+
+
+def _ip_text(addr):
+    """An address in RFC 5952 form, or as given when it is not one."""
+    try:
+        return str(ipaddress.ip_address(addr))
+    except ValueError:
+        return addr
+
+
+def _svc_tokens(text):
+    """Space-separated tokens of presentation text; quoted strings stay whole."""
+    return re.findall(r'(?:[^\s"]|"(?:\\.|[^"\\])*")+', text)
+
+
+def _value_list(data):
+    """Items of an RFC 9460 Appendix A.1 value-list (already char-string decoded)."""
+    items, cur, i = [], bytearray(), 0
+    while i < len(data):
+        if data[i] == ord("\\") and i + 1 < len(data):
+            cur.append(data[i + 1])
+            i += 2
+            continue
+        if data[i] == ord(","):
+            items.append(bytes(cur))
+            cur = bytearray()
+        else:
+            cur.append(data[i])
+        i += 1
+    return items + [bytes(cur)]
+
+
+def _svc_params_tshark(fields):
+    """[(key, value)] from tshark's svcb.* fields, values in a form comparable with events."""
+    params = []
+    for k, v in fields:
+        if k == "svcb.svcparam.key":
+            params.append([int(v), []])
+        elif k.startswith("svcb.svcparam.") and params:
+            params[-1][1].append((k.removeprefix("svcb.svcparam."), v))
+    out = []
+    for key, vals in params:
+        values = [v for _, v in vals]
+        if key == 0:
+            out.append((key, [int(v) for v in values]))
+        elif key == 1:
+            out.append((key, values))
+        elif key == 3:
+            out.append((key, int(values[0])))
+        elif key in (4, 6):
+            out.append((key, [_ip_text(v) for v in values]))
+        else:  # ech, dohpath, ohttp, unknown keys: the raw value
+            out.append((key, _hex(values[0]) if values else ""))
+    return out
+
+
+def _svc_params_event(tokens):
+    """The same from an event's SvcParams, decoding its presentation escapes."""
+    out = []
+    for token in tokens:
+        name, _, value = token.partition("=")
+        key = SVC_KEYS.index(name) if name in SVC_KEYS else int(name.removeprefix("key"))
+        raw = _strings(value)[0] if value else b""
+        if key == 0:
+            out.append((key, [SVC_KEYS.index(k) if k in SVC_KEYS else int(k.removeprefix("key"))
+                              for k in value.split(",")]))
+        elif key == 1:
+            out.append((key, [_tshark_string(item) for item in _value_list(raw)]))
+        elif key == 3:
+            out.append((key, int(value)))
+        elif key in (4, 6):
+            out.append((key, [_ip_text(a) for a in value.split(",")]))
+        elif key == 5:
+            out.append((key, base64.b64decode(value).hex()))
+        else:
+            out.append((key, raw.hex()))
+    return out
 
 
 def _rrsig_time(tshark_time):
@@ -340,9 +528,61 @@ def _expected_data(rtype, f, data):
         if "ds.key_id" in one:
             return ([str(int(one["ds.key_id"], 16)), one["ds.algorithm"], one["ds.digest_type"],
                      _hex(one["ds.digest"])], parts[:3] + ["".join(parts[3:]).lower()])
+        if rtype == "SSHFP":
+            return (f"{one['sshfp.algorithm']} {one['sshfp.fingerprint.type']} "
+                    f"{_hex_upper(one['sshfp.fingerprint'])}", data)
+        if rtype == "TLSA":
+            keys = ("certificate_usage", "selector", "matching_type")
+            return (" ".join([one["tlsa." + k] for k in keys] +
+                             [_hex_upper(one["tlsa.certificate_association_data"])]), data)
+        if rtype in ("NSEC3", "NSEC3PARAM"):
+            # tshark 4.0 shows no NSEC3 type bit map: compare the fields before it.
+            expected = [one["nsec3.algo"], one["nsec3.flags"], one["nsec3.iterations"],
+                        _hex_upper(one["nsec3.salt_value"]) or "-"]
+            if rtype == "NSEC3":
+                expected.append(one["nsec3.hash_value"].upper())
+            return expected, parts[:len(expected)]
+        if rtype == "CSYNC":
+            return (" ".join([one["csync.soa"], str(int(one["csync.flags"], 16))] +
+                             _bitmap_types(one["csync.type_bitmap"])), data)
+        if rtype == "ZONEMD":
+            keys = ("serial", "scheme", "hash_algo")
+            return (" ".join([one["zonemd." + k] for k in keys] +
+                             [_hex_upper(one["zonemd.digest"])]), data)
+        if rtype == "LOC":
+            if one["loc.version"] != "0":  # no text form: RFC 3597
+                raw = _hex_upper(one["loc.unknown_data"])
+                return f"\\# {len(raw) // 2} {raw}", data
+            return _loc_text(one), data
+        if rtype == "IPSECKEY":
+            gateway = int(one["ipseckey.gateway_type"])
+            if gateway > 3:
+                return None  # tshark then misreads the key; stash53 prints RFC 3597
+            gw = [".", one.get("ipseckey.gateway_ipv4"), one.get("ipseckey.gateway_ipv6"),
+                  one.get("ipseckey.gateway_dns")][gateway]
+            key = _base64(one.get("ipseckey.public_key", ""))
+            expected = [one["ipseckey.gateway_precedence"], str(gateway),
+                        one["ipseckey.gateway_algorithm"], gw] + ([key] if key else [])
+            actual = parts[:3] + [_tshark_name(parts[3]) if gateway == 3 else parts[3]] + parts[4:]
+            return expected, actual
+        if rtype == "CERT":
+            cert_type, alg = int(one["cert.type"]), int(one["cert.algorithm"])
+            return (f"{CERT_TYPES.get(cert_type, cert_type)} {int(one['cert.key_tag'], 16)} "
+                    f"{SEC_ALGS.get(alg, alg)} {_base64(one['cert.certificate'])}", data)
+        if rtype == "DHCID":
+            return _base64(one["dhcid.rdata"]), data
+        if rtype in ("EUI48", "EUI64"):
+            return one[rtype.lower()].replace(":", "-"), data
+        if rtype in ("SVCB", "HTTPS"):
+            tokens = _svc_tokens(data)
+            return ([one["svcb.svcpriority"], one["svcb.targetname"], _svc_params_tshark(f)],
+                    [tokens[0], _tshark_name(tokens[1]), _svc_params_event(tokens[2:])])
+        if "data" in one and not data.startswith("\\# "):
+            layout = _raw_layout(_event_type(rtype), bytes.fromhex(_hex(one["data"])))
+            return (layout, data) if layout else None
         if "data" in one and data.startswith("\\# "):  # RFC 3597 vs tshark's raw bytes
             return _hex(one["data"]), "".join(parts[2:]).lower()
-    except (KeyError, IndexError, ValueError) as e:
+    except (KeyError, IndexError, ValueError, TypeError) as e:
         return f"tshark fields {f}", f"{data!r} ({e!r})"
     return None
 
@@ -445,6 +685,9 @@ def _compare_message(ev, row, alone):
         want("edns.do", row["edns_do"] == "1", edns.get("do"))
         if row.get("rcode_ext", "-") != "-":
             want("edns.ext_rcode", int(row["rcode_ext"]) >> 4, edns.get("ext_rcode"))
+        if "nsid_hex" in row:  # oracle files without option columns say nothing of them
+            for field, expected in _expected_options(row).items():
+                want("edns." + field, expected, edns.get(field, ABSENT))
     elif row["id"] != "-" and not faulty:
         want("edns", None, ev.get("edns"))
     if name_error or (alone and faulty):
@@ -453,6 +696,46 @@ def _compare_message(ev, row, alone):
     elif not faulty:
         want("malformed", None, ev.get("malformed"))
     return problems
+
+
+def _expected_options(row):
+    """Event edns fields (or ABSENT) implied by a row's option cells (EVENT_SPEC issue 3)."""
+    want = dict.fromkeys(("nsid", "nsid_hex", "ecs", "cookie", "padding", "keepalive"), ABSENT)
+    want["ede"], want["options"] = [], []
+    if row["nsid_hex"] != "-":
+        data = b"" if row["nsid_hex"] == "(empty)" else bytes.fromhex(row["nsid_hex"])
+        want["nsid_hex"] = data.hex()
+        if all(0x20 <= b < 0x7F for b in data):
+            want["nsid"] = data.decode()
+    if row["ecs"] != "-":
+        addr, source, scope = row["ecs"].rsplit("/", 2)
+        want["ecs"] = {"family": 2 if ":" in addr else 1, "source_prefix": int(source),
+                       "scope_prefix": int(scope), "address": _ip_text(addr)}
+    if row["cookie"] != "-":
+        client, server = row["cookie"].split("/")
+        want["cookie"] = {"client": client, **({"server": server} if server != "-" else {})}
+    for item in re.split(r"[ ,|]+", row["edns_other"].strip()):
+        if item == "-" or not item:
+            continue
+        code, data = item.split(":")
+        code, data = int(code), bytes.fromhex(data)
+        if code == EDNS_EDE:
+            info = int.from_bytes(data[:2], "big")
+            ede = {"code": info}
+            if info < len(EDE_NAMES):
+                ede["name"] = EDE_NAMES[info]
+            if data[2:]:
+                ede["text"] = "".join(chr(b) if 0x20 <= b < 0x7F and b != 0x5C else f"\\{b:03d}"
+                                      for b in data[2:])
+            want["ede"].append(ede)
+        elif code == EDNS_PADDING:
+            want["padding"] = len(data)
+        elif code == EDNS_KEEPALIVE:
+            want["keepalive"] = int.from_bytes(data, "big") if data else None
+        else:
+            want["options"].append({"code": code, "hex": data.hex()})
+    # Lists are left out of the event when empty.
+    return {k: v if v != [] else ABSENT for k, v in want.items()}
 
 
 def _compare_records(expected, actual, faulty):

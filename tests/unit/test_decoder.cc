@@ -80,12 +80,39 @@ BOOST_AUTO_TEST_CASE(out_of_order_and_retransmitted_segments) {
   BOOST_TEST(d.tcp().count(TcpEvent::Retransmitted) == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(flow_without_syn_is_counted_as_midstream) {
+BOOST_AUTO_TEST_CASE(flow_without_syn_syncs_at_a_segment_of_whole_messages) {
   Decoder d({});
   Collect sink;
-  feed(d, tcp_packet(tcp_framed(query(3, "mid.example.")), 40000, 53, 5000), sink);
-  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{3}));
+  // The capture starts inside a message: its tail cannot be framed and is skipped.
+  const auto first = tcp_framed(query(2, "cut.example."));
+  feed(d, tcp_packet({first.begin() + 5, first.end()}, 40000, 53, 5000), sink);
+  BOOST_TEST(sink.ids.empty());
   BOOST_TEST(d.tcp().count(TcpEvent::Midstream) == 1u);
+  // The next segment is exactly one message: from here on the stream is framed.
+  const auto second = tcp_framed(query(3, "mid.example."));
+  const auto next_seq = static_cast<std::uint32_t>(5000 + first.size() - 5);
+  feed(d, tcp_packet(second, 40000, 53, next_seq), sink);
+  const auto third = tcp_framed(query(4, "next.example."));
+  feed(d, tcp_packet({third.begin(), third.begin() + 4}, 40000, 53,
+                     next_seq + static_cast<std::uint32_t>(second.size())), sink);
+  feed(d, tcp_packet({third.begin() + 4, third.end()}, 40000, 53,
+                     next_seq + static_cast<std::uint32_t>(second.size()) + 4), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{3, 4}));
+}
+
+BOOST_AUTO_TEST_CASE(zero_length_tcp_message_is_flagged_and_empty_udp_is_not_dns) {
+  Decoder d({});
+  Collect sink;
+  feed(d, tcp_packet({}, 40000, 53, 0, 0x02), sink);
+  auto data = std::vector<std::uint8_t>{0, 0};
+  const auto q = tcp_framed(query(5, "after.example."));
+  data.insert(data.end(), q.begin(), q.end());
+  feed(d, tcp_packet(data, 40000, 53, 1), sink);
+  BOOST_TEST(sink.ids.size() == 2u);
+  BOOST_TEST(d.counters().malformed[static_cast<std::size_t>(Malformed::TruncatedHeader)].get() == 1u);
+  feed(d, udp_packet({}, false, 40000, 53), sink);
+  BOOST_TEST(sink.ids.size() == 2u);
+  BOOST_TEST(d.counters().by_kind[static_cast<std::size_t>(PacketKind::EmptyUdp)].get() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(ipv4_fragments_in_any_order_are_reassembled) {

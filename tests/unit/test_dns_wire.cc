@@ -39,6 +39,11 @@ std::vector<MalformedCase> malformed_cases() {
                // question "a." ends at 19; the answer name at 19 points to 21, which points to 19
                DnsBuilder().header(1, 0x8100, 1, 1).question("a.", 1).pointer(21).pointer(19),
                Malformed::CompressionLoop, true});
+  v.push_back({"loop through labels: a → b → a",
+               // question "a" + pointer to 20; at 20 (after qtype/qclass) "b" + pointer back to 12
+               DnsBuilder().header(1, 0x0100, 1, 0).label("a").pointer(20).raw({0, 1, 0, 1})
+                   .label("b").pointer(12),
+               Malformed::CompressionLoop, false});
   v.push_back({"pointer past the end",
                DnsBuilder().header(1, 0x0100, 1, 0).pointer(0x3FF).u16(1).u16(1),
                Malformed::BadPointer, false});
