@@ -49,6 +49,7 @@ struct DnsHeader {
   std::uint8_t rcode = 0;  // 4-bit header rcode
   bool aa = false, tc = false, rd = false, ra = false, z = false, ad = false, cd = false;
   std::uint16_t qdcount = 0, ancount = 0, nscount = 0, arcount = 0;
+  std::uint8_t size = 0;  // header bytes present: 12, or fewer in a truncated message
 };
 
 /// A slice of DnsEvent::text, where every decoded name and RDATA string lives.

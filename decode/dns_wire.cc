@@ -1,5 +1,7 @@
 #include "decode/dns_wire.h"
 
+#include <algorithm>
+
 #include "decode/edns.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
@@ -123,12 +125,11 @@ Malformed read_name(WireMessage msg, std::size_t pos, std::string& out, std::siz
 
 void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns) noexcept {
   const WireMessage msg{bytes.data(), bytes.size()};
-  if (msg.size < kHeaderSize) {
-    ev.malformed = Malformed::TruncatedHeader;
-    return;
-  }
-  const std::uint8_t* h = msg.data;
+  // A cut header still yields the fields it holds (hdr.size says which): pad with zeros.
+  std::uint8_t h[kHeaderSize] = {};
+  std::copy_n(msg.data, std::min(msg.size, kHeaderSize), h);
   auto& hdr = ev.hdr;
+  hdr.size = static_cast<std::uint8_t>(std::min(msg.size, kHeaderSize));
   hdr.id = be16(h);
   hdr.qr = h[2] & 0x80;
   hdr.opcode = static_cast<std::uint8_t>(h[2] >> 3 & 0x0F);
@@ -144,6 +145,10 @@ void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns)
   hdr.ancount = be16(h + 6);
   hdr.nscount = be16(h + 8);
   hdr.arcount = be16(h + 10);
+  if (hdr.size < kHeaderSize) {
+    ev.malformed = Malformed::TruncatedHeader;
+    return;
+  }
 
   std::size_t pos = kHeaderSize;
   for (std::uint16_t i = 0; i < hdr.qdcount; ++i) {

@@ -47,7 +47,8 @@ void JsonFormatter::write_timestamp(Writer& w, std::int64_t ts_ns) {
   auto usec = static_cast<unsigned>(ns / 1000);
   std::size_t len = std::char_traits<char>::length(date_prefix_);
   std::char_traits<char>::copy(buf, date_prefix_, len);
-  for (int i = 5; i >= 0; --i, usec /= 10) buf[len + static_cast<std::size_t>(i)] = static_cast<char>('0' + usec % 10);
+  for (int i = 5; i >= 0; --i, usec /= 10)
+    buf[len + static_cast<std::size_t>(i)] = static_cast<char>('0' + usec % 10);
   len += 6;
   buf[len++] = 'Z';
   w.String(buf, static_cast<rapidjson::SizeType>(len));
@@ -124,7 +125,8 @@ void JsonFormatter::write_edns(Writer& w, const DnsEvent& ev) {
     for (const auto& x : e.ede) {
       w.StartObject();
       key(w, "code"), w.Uint(x.code);
-      if (const auto name = decode::ede_name(x.code); !name.empty()) key(w, "name"), write_sv(w, name);
+      if (const auto name = decode::ede_name(x.code); !name.empty())
+        key(w, "name"), write_sv(w, name);
       if (x.text.len > 0) key(w, "text"), write_sv(w, ev.view(x.text));
       w.EndObject();
     }
@@ -181,10 +183,9 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
   key(w, "transport");
   w.String(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp");
 
-  // Without a whole header there is nothing DNS to say beyond the fault.
-  if (ev.malformed != decode::Malformed::TruncatedHeader) {
-    key(w, "id");
-    w.Uint(h.id);
+  // A cut header gives only the fields it holds (RFC 1035 §4.1.1 layout).
+  if (h.size >= 2) key(w, "id"), w.Uint(h.id);
+  if (h.size >= 4) {
     key(w, "msg_type");
     w.String(h.qr ? "response" : "query");
     key(w, "opcode");
@@ -204,23 +205,21 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
     key(w, "ad"), w.Bool(h.ad);
     key(w, "cd"), w.Bool(h.cd);
     w.EndObject();
-    if (ev.has_question) {
-      key(w, "qname");
-      write_sv(w, ev.view(ev.qname));
-      key(w, "qtype");
-      write_sv(w, decode::type_name(ev.qtype, buf));
-      key(w, "qclass");
-      write_sv(w, decode::class_name(ev.qclass, buf));
-      if (ev.qu) key(w, "qu"), w.Bool(true);
-    }
-    key(w, "qdcount");
-    w.Uint(h.qdcount);
-    key(w, "ancount");
-    w.Uint(h.ancount);
-    key(w, "nscount");
-    w.Uint(h.nscount);
-    key(w, "arcount");
-    w.Uint(h.arcount);
+  }
+  if (ev.has_question) {
+    key(w, "qname");
+    write_sv(w, ev.view(ev.qname));
+    key(w, "qtype");
+    write_sv(w, decode::type_name(ev.qtype, buf));
+    key(w, "qclass");
+    write_sv(w, decode::class_name(ev.qclass, buf));
+    if (ev.qu) key(w, "qu"), w.Bool(true);
+  }
+  if (h.size >= 6) key(w, "qdcount"), w.Uint(h.qdcount);
+  if (h.size >= 8) key(w, "ancount"), w.Uint(h.ancount);
+  if (h.size >= 10) key(w, "nscount"), w.Uint(h.nscount);
+  if (h.size >= 12) {
+    key(w, "arcount"), w.Uint(h.arcount);
     write_records(w, "answers", ev, ev.answers);
     write_records(w, "authorities", ev, ev.authorities);
     write_records(w, "additionals", ev, ev.additionals);

@@ -9,7 +9,7 @@ RcodeEnricher::RcodeEnricher() : names_(4096) {
 }
 
 void RcodeEnricher::enrich(decode::DnsEvent& ev) noexcept {
-  if (ev.malformed == decode::Malformed::TruncatedHeader) return;
+  if (ev.hdr.size < 4) return;  // the rcode is in the header's 4th byte
   ev.rcode_name = names_[ev.rcode() & 0xFFF];
 }
 

@@ -85,14 +85,24 @@ BOOST_AUTO_TEST_CASE(timestamps_before_and_within_a_second) {
   BOOST_TEST(to_json(ev, 1)["@timestamp"].GetString() == std::string("2023-07-22T04:26:40.999999Z"));
 }
 
-BOOST_AUTO_TEST_CASE(truncated_header_keeps_only_the_packet_fields) {
+BOOST_AUTO_TEST_CASE(truncated_header_keeps_the_fields_it_holds) {
   decode::DnsEvent ev;
-  const std::uint8_t junk[3] = {1, 2, 3};
-  decode::parse_message(junk, ev);
+  const std::uint8_t cut[7] = {0x01, 0x02, 0x81, 0x80, 0x00, 0x01, 0x00};  // id, flags, qdcount
+  decode::parse_message(cut, ev);
   const auto d = to_json(ev, 1);
   BOOST_TEST(d["malformed"].GetString() == std::string("truncated-header"));
-  BOOST_TEST(!d.HasMember("id"));
+  BOOST_TEST(d["id"].GetUint() == 0x0102u);
+  BOOST_TEST(d["msg_type"].GetString() == std::string("response"));
+  BOOST_TEST(d["qdcount"].GetUint() == 1u);
+  BOOST_TEST(!d.HasMember("ancount"));  // only one of its two bytes arrived
+  BOOST_TEST(!d.HasMember("answers"));
   BOOST_TEST(d.HasMember("s_addr"));
+
+  decode::DnsEvent empty;
+  decode::parse_message({}, empty);
+  const auto e = to_json(empty, 2);
+  BOOST_TEST(!e.HasMember("id"));
+  BOOST_TEST(e["malformed"].GetString() == std::string("truncated-header"));
 }
 
 BOOST_AUTO_TEST_CASE(formatter_reuse_does_not_leak_fields_between_events) {
