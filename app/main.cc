@@ -25,6 +25,7 @@ struct CommandLine {
   bool to_stdout = false, check_config = false, no_promisc = false, bpf_given = false;
   int snaplen = 0, buffer_mb = 0;
   std::vector<int> ports;
+  std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
   unsigned stats_interval_s = 0;
   bool stats_interval_given = false;
   unsigned drain_ms = 10'000;
@@ -82,6 +83,15 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     n["path"] = cl.output_file;
     cli_emitters.push_back({"file", "file", config::OptionReader(n, "-o")});
   }
+  // --redis/--zmq/--mqtt URL: the emitter reads its own URL (option `url`).
+  for (const auto& [type, urls] : {std::pair{"redis", &cl.redis_urls}, std::pair{"zmq", &cl.zmq_urls},
+                                   std::pair{"mqtt", &cl.mqtt_urls}})
+    for (std::size_t i = 0; i < urls->size(); ++i) {
+      YAML::Node n(YAML::NodeType::Map);
+      n["url"] = (*urls)[i];
+      const std::string name = i == 0 ? type : type + ("-" + std::to_string(i + 1));
+      cli_emitters.push_back({type, name, config::OptionReader(n, "--" + std::string(type))});
+    }
   if (!cli_emitters.empty()) cfg.emitters = std::move(cli_emitters);
   if (cfg.emitters.empty()) {
     YAML::Node n(YAML::NodeType::Map);
@@ -116,6 +126,15 @@ int run(int argc, char** argv) {
   cli.add_option("-N,--nsid", cl.nsid, "Sensor label in every event's nsid (default: host name)");
   cli.add_option("-o,--output", cl.output_file, "Append events as NDJSON to this file");
   cli.add_flag("--stdout", cl.to_stdout, "Print events to stdout (the default with no emitter)");
+  cli.add_option("--redis", cl.redis_urls,
+                 "Redis emitter: redis://[[user]:password@]host:port[/db]?key=dns:{nsid}&mode=list "
+                 "(repeatable)");
+  cli.add_option("--zmq", cl.zmq_urls,
+                 "ZeroMQ PUB emitter: tcp://127.0.0.1:5556?topic=dns.{qtype}; binds for tcp://*:port "
+                 "or bind=1, connects otherwise (repeatable)");
+  cli.add_option("--mqtt", cl.mqtt_urls,
+                 "MQTT emitter: tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1 "
+                 "(repeatable)");
   cli.add_option("-s,--snaplen", cl.snaplen, "Bytes captured per packet (default 65535)")
       ->check(CLI::Range(64, 262144));
   cli.add_option("-B,--buffer-mb", cl.buffer_mb, "Kernel capture buffer in MiB (default 32)")

@@ -48,7 +48,7 @@ void Pipeline::on_message(decode::DnsEvent& ev) noexcept {
   for (auto& e : enrichers_) e->enrich(ev);
   const std::string_view json = formatter_.format(ev, ++sequence_);
   emitted_.add();
-  for (auto& em : emitters_) (void)em->offer(json);  // each emitter counts its own drops
+  for (auto& em : emitters_) (void)em->offer(ev, json);  // each emitter counts its own drops
 }
 
 void Pipeline::snapshot_source_stats() noexcept {
@@ -91,9 +91,11 @@ std::string Pipeline::stats_line() const {
   if (const auto v = interface_dropped_.get()) line += fmt::format(" if-dropped={}", v);
   for (const auto& em : emitters_) {
     const auto s = em->stats();
-    line += fmt::format(" | {} queued={} sent={} dropped-full={} dropped-error={} reconnects={} depth={}",
-                        em->name(), s.queued, s.sent, s.dropped_full, s.dropped_error,
-                        s.reconnects, s.depth);
+    line += fmt::format(
+        " | {} queued={} sent={} filtered={} dropped-full={} dropped-error={} reconnects={} "
+        "depth={}",
+        em->name(), s.queued, s.sent, s.filtered, s.dropped_full, s.dropped_error, s.reconnects,
+        s.depth);
   }
   return line;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// The hand-off between the pipeline thread and one emitter thread: a bounded ring of strings.
-// Slots keep their capacity, and the consumer swaps its spent strings back in, so once warm a
-// push is a memcpy and nothing is allocated per event.
+// The hand-off between the pipeline thread and one emitter thread: a bounded ring of events
+// (a topic and a JSON document). Slots keep their capacity, and the consumer swaps its spent
+// items back in, so once warm a push is a memcpy and nothing is allocated per event.
 
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +13,17 @@
 
 namespace stash53 {
 
+/// One queued event: its rendered topic (or Redis key; empty when the emitter has none) and
+/// its JSON document.
+struct QueuedEvent {
+  std::string topic;
+  std::string json;
+  void swap(QueuedEvent& o) noexcept {
+    topic.swap(o.topic);
+    json.swap(o.json);
+  }
+};
+
 class BoundedQueue {
  public:
   enum class Push : unsigned char { Ok, Full, Closed };
@@ -22,29 +33,32 @@ class BoundedQueue {
   BoundedQueue(std::size_t max_items, std::size_t max_bytes)
       : slots_(max_items == 0 ? 1 : max_items), max_bytes_(max_bytes) {}
 
-  /// Copies `item` in. With `wait`, blocks while the queue is full (reading files); without,
+  /// Copies the event in. With `wait`, blocks while the queue is full (reading files); without,
   /// returns Full at once (live capture). Closed once close() was called.
-  Push push(std::string_view item, bool wait) {
+  Push push(std::string_view topic, std::string_view json, bool wait) {
+    const std::size_t size = topic.size() + json.size();
     std::unique_lock lock(mutex_);
     for (;;) {
       if (closed_) return Push::Closed;
-      if (count_ < slots_.size() && (count_ == 0 || bytes_ + item.size() <= max_bytes_)) break;
+      if (count_ < slots_.size() && (count_ == 0 || bytes_ + size <= max_bytes_)) break;
       if (!wait) return Push::Full;
       producer_waiting_ = true;
       not_full_.wait(lock);
       producer_waiting_ = false;
     }
-    slots_[(head_ + count_) % slots_.size()].assign(item);
+    QueuedEvent& slot = slots_[(head_ + count_) % slots_.size()];
+    slot.topic.assign(topic);
+    slot.json.assign(json);
     ++count_;
-    bytes_ += item.size();
+    bytes_ += size;
     if (count_ >= wake_at_) not_empty_.notify_one();
     return Push::Ok;
   }
 
-  /// Moves up to `max` items into `batch` (whose old strings are recycled as slots). Waits for
+  /// Moves up to `max` items into `batch` (whose old items are recycled as slots). Waits for
   /// the first item; then, with a non-zero `linger`, waits up to that long for a full batch.
   /// Returns 0 only when the queue is closed and empty.
-  std::size_t pop_batch(std::vector<std::string>& batch, std::size_t max,
+  std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
                         std::chrono::milliseconds linger) {
     std::unique_lock lock(mutex_);
     wake_at_ = 1;
@@ -57,8 +71,8 @@ class BoundedQueue {
     const std::size_t n = std::min(max, count_);
     if (batch.size() < n) batch.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      std::string& slot = slots_[head_];
-      bytes_ -= slot.size();
+      QueuedEvent& slot = slots_[head_];
+      bytes_ -= slot.topic.size() + slot.json.size();
       batch[i].swap(slot);
       head_ = (head_ + 1) % slots_.size();
     }
@@ -94,7 +108,7 @@ class BoundedQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
-  std::vector<std::string> slots_;
+  std::vector<QueuedEvent> slots_;
   std::size_t head_ = 0, count_ = 0, bytes_ = 0;
   const std::size_t max_bytes_;
   std::size_t wake_at_ = kNobodyWaiting;  // the consumer sleeps until count_ reaches this

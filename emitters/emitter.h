@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/option_reader.h"
+#include "decode/dns_event.h"
 
 namespace stash53::emitters {
 
@@ -17,6 +18,7 @@ struct EmitterStats {
   std::uint64_t sent = 0;           // confirmed written / acknowledged
   std::uint64_t dropped_full = 0;   // refused: queue full (live capture, when_full: drop)
   std::uint64_t dropped_error = 0;  // lost: destination refused them, or shutdown while unreachable
+  std::uint64_t filtered = 0;       // not for this emitter (its `filter`)
   std::uint64_t reconnects = 0;
   std::size_t depth = 0;            // queued now
 };
@@ -31,11 +33,12 @@ struct EmitterSpec {
 
 class Emitter {
  public:
-  enum class Offer : std::uint8_t { Queued, QueueFull, Stopped };
+  enum class Offer : std::uint8_t { Queued, Filtered, QueueFull, Stopped };
   virtual ~Emitter() = default;
-  /// Hands one serialised event over (copied). Pipeline thread only. Drops and counts on a full
-  /// queue, or waits for room when the emitter's when_full policy is `block`.
-  [[nodiscard]] virtual Offer offer(std::string_view event) noexcept = 0;
+  /// Hands one event over: `json` is its serialised form (copied), `ev` what the emitter's
+  /// filter and topic template look at. Pipeline thread only. Drops and counts on a full queue,
+  /// or waits for room when the emitter's when_full policy is `block`.
+  [[nodiscard]] virtual Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept = 0;
   /// Starts the emitter's thread. Throws on a setup error.
   virtual void start() = 0;
   /// Stops accepting events, delivers what is queued for at most `drain`, joins the thread.

@@ -8,6 +8,8 @@
 #include <span>
 #include <string>
 
+#include "common/bounded_queue.h"
+
 namespace stash53::emitters {
 
 /// Writes a batch of events as NDJSON with one write(2) per batch, into a reused buffer.
@@ -16,10 +18,10 @@ class FdWriter {
   /// True when every byte was written; false with errno set otherwise (ETIMEDOUT when
   /// `give_up()` said so while the reader was not reading).
   template <typename GiveUp>
-  bool write_lines(int fd, std::span<const std::string> batch, GiveUp give_up) {
+  bool write_lines(int fd, std::span<const QueuedEvent> batch, GiveUp give_up) {
     buffer_.clear();
-    for (const auto& line : batch) {
-      buffer_ += line;
+    for (const auto& event : batch) {
+      buffer_ += event.json;
       buffer_ += '\n';
     }
     const char* p = buffer_.data();

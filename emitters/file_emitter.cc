@@ -27,7 +27,7 @@ class FileEmitter final : public QueuedEmitter {
                 std::strerror(errno), errors_.suppressed());
     return fd_ >= 0;
   }
-  SendResult send(std::span<const std::string> batch) override {
+  SendResult send(std::span<const QueuedEvent> batch) override {
     if (writer_.write_lines(fd_, batch, [this] { return shutdown_overdue(); }))
       return SendResult::Ok;
     if (errors_.allow())

@@ -10,7 +10,7 @@ class NullEmitter final : public QueuedEmitter {
 
  private:
   bool connect() override { return true; }
-  SendResult send(std::span<const std::string>) override { return SendResult::Ok; }
+  SendResult send(std::span<const QueuedEvent>) override { return SendResult::Ok; }
   void disconnect() noexcept override {}
 };
 

@@ -31,9 +31,11 @@ QueueLimits read_limits(config::OptionReader& o) {
 
 }  // namespace
 
-QueuedEmitter::QueuedEmitter(const EmitterSpec& spec)
+QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
+                             std::string_view default_topic)
     : name_(spec.name),
       component_("emit:" + spec.name),
+      filter_(*spec.options),
       queue_([&] {
         const auto q = read_limits(*spec.options);
         return BoundedQueue(q.items, q.bytes);
@@ -48,6 +50,11 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec)
   flush_ = std::chrono::milliseconds(flush_ms);
   retry_ = backoff_ = std::chrono::milliseconds(retry_ms);
   retry_max_ = std::chrono::milliseconds(retry_max_ms);
+  if (topic_key != nullptr) {
+    std::string topic(default_topic);
+    o.read(topic_key, topic, "a template such as \"dns/{nsid}/{qtype}\"");
+    topic_ = Template(topic, o, topic_key);
+  }
   std::string when_full = "auto";
   o.read("when_full", when_full, "drop, block or auto");
   if (when_full == "auto")
@@ -62,8 +69,14 @@ QueuedEmitter::~QueuedEmitter() {
   if (thread_.joinable()) stop(std::chrono::milliseconds(0));
 }
 
-Emitter::Offer QueuedEmitter::offer(std::string_view event) noexcept {
-  switch (queue_.push(event, block_when_full_)) {
+Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev, std::string_view json) noexcept {
+  if (!filter_.accepts(ev)) {
+    filtered_.add();
+    return Offer::Filtered;
+  }
+  topic_scratch_.clear();
+  if (!topic_.empty()) topic_.render(ev, topic_scratch_);
+  switch (queue_.push(topic_scratch_, json, block_when_full_)) {
     case BoundedQueue::Push::Ok:
       queued_.add();
       return Offer::Queued;
@@ -89,6 +102,7 @@ void QueuedEmitter::stop(std::chrono::milliseconds drain) noexcept {
 EmitterStats QueuedEmitter::stats() const noexcept {
   EmitterStats s;
   s.queued = queued_.get();
+  s.filtered = filtered_.get();
   s.sent = sent_.get();
   s.dropped_full = dropped_full_.get();
   s.dropped_error = dropped_error_.get() + dropped_stopped_.get();
@@ -116,7 +130,7 @@ void QueuedEmitter::wait_backoff() noexcept {
 
 void QueuedEmitter::run() noexcept {
   set_thread_name("s53/e:" + name_);
-  std::vector<std::string> batch;
+  std::vector<QueuedEvent> batch;
   std::size_t pending = 0;  // events at the front of `batch` not yet delivered
   bool connected = false, ever_connected = false;
   for (;;) {
@@ -139,7 +153,7 @@ void QueuedEmitter::run() noexcept {
         }
         ever_connected = true;
       }
-      switch (send(std::span<const std::string>(batch.data(), pending))) {
+      switch (send(std::span<const QueuedEvent>(batch.data(), pending))) {
         case SendResult::Ok:
           sent_.add(pending);
           pending = 0;

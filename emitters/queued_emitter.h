@@ -12,12 +12,14 @@
 #include "common/bounded_queue.h"
 #include "common/counter.h"
 #include "emitters/emitter.h"
+#include "emitters/event_filter.h"
+#include "emitters/template.h"
 
 namespace stash53::emitters {
 
 class QueuedEmitter : public Emitter {
  public:
-  Offer offer(std::string_view event) noexcept override;
+  Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept override;
   void start() override;
   void stop(std::chrono::milliseconds drain) noexcept override;
   EmitterStats stats() const noexcept override;
@@ -27,21 +29,27 @@ class QueuedEmitter : public Emitter {
  protected:
   enum class SendResult : std::uint8_t { Ok, Retry, Fatal };
 
-  /// Reads the options every emitter has: queue_size, queue_bytes, batch_size, flush_ms,
-  /// retry_ms, retry_max_ms, when_full.
-  explicit QueuedEmitter(const EmitterSpec& spec);
+  /// Reads the options every emitter has: queue_size, queue_mb, batch_size, flush_ms,
+  /// retry_ms, retry_max_ms, when_full, filter; and, when `topic_key` is given, that option as
+  /// a Template (default `default_topic`), rendered into each QueuedEvent::topic.
+  explicit QueuedEmitter(const EmitterSpec& spec, const char* topic_key = nullptr,
+                         std::string_view default_topic = {});
 
   /// Opens the destination; false (after logging why) to retry after a backoff.
   virtual bool connect() = 0;
-  /// Delivers a batch of events (each one JSON document, no newline). Ok: all delivered;
+  /// Delivers a batch of events (topic and JSON document, no newline). Ok: all delivered;
   /// Retry: connection lost, the same batch is sent again after reconnecting; Fatal: the
   /// destination refused the batch for good, it is counted as dropped.
-  virtual SendResult send(std::span<const std::string> batch) = 0;
+  virtual SendResult send(std::span<const QueuedEvent> batch) = 0;
   virtual void disconnect() noexcept = 0;
 
   /// True once stop() was called and its drain time is over: a send() that waits on its
   /// destination should give up then.
   bool shutdown_overdue() const noexcept;
+
+  /// Counts events lost after send() took them (a broker refused some of a batch). Emitter
+  /// thread only.
+  void count_dropped(std::size_t n) noexcept { dropped_error_.add(n); }
 
   /// "emit:<name>", the component name for logs.
   const std::string& component() const noexcept { return component_; }
@@ -51,6 +59,9 @@ class QueuedEmitter : public Emitter {
   void wait_backoff() noexcept;
 
   std::string name_, component_;
+  EventFilter filter_;
+  Template topic_;
+  std::string topic_scratch_;  // pipeline thread
   std::size_t batch_size_ = 256;
   std::chrono::milliseconds flush_{10};
   std::chrono::milliseconds retry_{250}, retry_max_{10'000}, backoff_{250};
@@ -59,7 +70,7 @@ class QueuedEmitter : public Emitter {
   std::thread thread_;
   std::atomic<bool> closing_{false};
   std::atomic<std::int64_t> drain_deadline_ns_{0};
-  Counter queued_, dropped_full_, dropped_stopped_;  // written by the pipeline thread
+  Counter queued_, filtered_, dropped_full_, dropped_stopped_;  // written by the pipeline thread
   Counter sent_, dropped_error_, reconnects_;        // written by the emitter thread
 };
 

@@ -17,7 +17,7 @@ class StdoutEmitter final : public QueuedEmitter {
 
  private:
   bool connect() override { return true; }
-  SendResult send(std::span<const std::string> batch) override {
+  SendResult send(std::span<const QueuedEvent> batch) override {
     if (writer_.write_lines(STDOUT_FILENO, batch, [this] { return shutdown_overdue(); }))
       return SendResult::Ok;
     // A closed pipe (`stash53 … | head`) will not come back.

@@ -10,6 +10,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
+const decode::DnsEvent kEvent{};
+
 std::unique_ptr<emitters::Emitter> build(const std::string& yaml, bool offline = true) {
   config::OptionReader o(YAML::Load(yaml), "emitters[0]");
   std::string type;
@@ -39,7 +41,7 @@ BOOST_AUTO_TEST_CASE(file_emitter_appends_ndjson_and_drains_at_stop) {
   auto e = build("{type: file, path: " + path + ", batch_size: 7}");
   e->start();
   for (int i = 0; i < 1000; ++i)
-    BOOST_TEST((e->offer("{\"i\":" + std::to_string(i) + "}") == emitters::Emitter::Offer::Queued));
+    BOOST_TEST((e->offer(kEvent, "{\"i\":" + std::to_string(i) + "}") == emitters::Emitter::Offer::Queued));
   e->stop(5s);
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -61,14 +63,14 @@ BOOST_AUTO_TEST_CASE(unreachable_destination_counts_every_lost_event) {
                  /*offline=*/false);
   e->start();
   int full = 0;
-  for (int i = 0; i < 25; ++i) full += e->offer("{}") == emitters::Emitter::Offer::QueueFull;
+  for (int i = 0; i < 25; ++i) full += e->offer(kEvent, "{}") == emitters::Emitter::Offer::QueueFull;
   e->stop(50ms);
   const auto s = e->stats();
   BOOST_TEST(s.sent == 0u);
   BOOST_TEST(s.dropped_full == static_cast<std::uint64_t>(full));
   BOOST_TEST(s.queued + s.dropped_full == 25u);
   BOOST_TEST(s.dropped_error == s.queued);  // nothing silently lost
-  BOOST_TEST((e->offer("{}") == emitters::Emitter::Offer::Stopped));
+  BOOST_TEST((e->offer(kEvent, "{}") == emitters::Emitter::Offer::Stopped));
 }
 
 BOOST_AUTO_TEST_CASE(config_errors_name_the_option) {

@@ -1,0 +1,29 @@
+#pragma once
+// Per-emitter event selection (option `filter`), decided on the pipeline thread before an event
+// is queued: `{msg_type: response, qtype: [A, AAAA], rcode: [NXDOMAIN, SERVFAIL], sample: 10}`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/option_reader.h"
+#include "decode/dns_event.h"
+
+namespace stash53::emitters {
+
+class EventFilter {
+ public:
+  /// Reads the `filter` section of `options`; throws config::ConfigError naming a bad key.
+  explicit EventFilter(config::OptionReader& options);
+  /// True when the event goes to this emitter. Pipeline thread only (sampling keeps state).
+  [[nodiscard]] bool accepts(const decode::DnsEvent& ev) noexcept;
+
+ private:
+  int msg_type_ = -1;                // -1 any, 0 query, 1 response
+  std::vector<std::string> qtypes_;  // mnemonics; empty: any
+  std::vector<std::string> rcodes_;
+  std::uint64_t sample_ = 1;         // keep 1 in N of the events that pass the rest
+  std::uint64_t seen_ = 0;
+};
+
+}  // namespace stash53::emitters
