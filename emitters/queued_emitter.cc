@@ -1,5 +1,6 @@
 #include "emitters/queued_emitter.h"
 
+#include <algorithm>
 #include <random>
 
 #include "common/log.h"
@@ -153,9 +154,10 @@ void QueuedEmitter::run() noexcept {
         }
         ever_connected = true;
       }
+      batch_dropped_ = 0;
       switch (send(std::span<const QueuedEvent>(batch.data(), pending))) {
         case SendResult::Ok:
-          sent_.add(pending);
+          sent_.add(pending - std::min(batch_dropped_, pending));
           pending = 0;
           break;
         case SendResult::Retry:
@@ -163,7 +165,7 @@ void QueuedEmitter::run() noexcept {
           connected = false;
           break;
         case SendResult::Fatal:
-          dropped_error_.add(pending);
+          dropped_error_.add(pending - std::min(batch_dropped_, pending));
           pending = 0;
           break;
       }

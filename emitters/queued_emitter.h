@@ -49,7 +49,10 @@ class QueuedEmitter : public Emitter {
 
   /// Counts events lost after send() took them (a broker refused some of a batch). Emitter
   /// thread only.
-  void count_dropped(std::size_t n) noexcept { dropped_error_.add(n); }
+  void count_dropped(std::size_t n) noexcept {
+    dropped_error_.add(n);
+    batch_dropped_ += n;
+  }
 
   /// "emit:<name>", the component name for logs.
   const std::string& component() const noexcept { return component_; }
@@ -72,6 +75,7 @@ class QueuedEmitter : public Emitter {
   std::atomic<std::int64_t> drain_deadline_ns_{0};
   Counter queued_, filtered_, dropped_full_, dropped_stopped_;  // written by the pipeline thread
   Counter sent_, dropped_error_, reconnects_;        // written by the emitter thread
+  std::size_t batch_dropped_ = 0;  // of the batch being sent, so `sent` counts only the rest
 };
 
 }  // namespace stash53::emitters
