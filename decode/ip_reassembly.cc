@@ -32,7 +32,7 @@ std::size_t IpReassembler::KeyHash::operator()(const Key& k) const noexcept {
 }
 
 bool IpReassembler::drop(std::unordered_map<Key, Pending, KeyHash>::iterator it, FragmentDrop why) {
-  bytes_ -= it->second.data.size();
+  bytes_ -= 2 * it->second.data.size();
   pending_.erase(it);
   counters_.dropped[static_cast<std::size_t>(why)].add();
   return false;
@@ -75,7 +75,7 @@ bool IpReassembler::add(IpDatagram& d, std::int64_t now_ns) noexcept {
   }
   if (++p.fragments > limits_.max_fragments) return drop(it, FragmentDrop::Limit);
   if (end > p.data.size()) {
-    const std::size_t grow = end - p.data.size();
+    const std::size_t grow = 2 * (end - p.data.size());  // the bytes and their `have` flags
     if (bytes_ + grow > limits_.max_bytes) return drop(it, FragmentDrop::Limit);
     bytes_ += grow;
     p.data.resize(end);
@@ -94,7 +94,7 @@ bool IpReassembler::add(IpDatagram& d, std::int64_t now_ns) noexcept {
     return false;
   assembled_.swap(p.data);
   assembled_.resize(p.total);
-  bytes_ -= p.have.size();
+  bytes_ -= 2 * p.have.size();
   pending_.erase(it);
   counters_.reassembled.add();
   d.payload = assembled_;

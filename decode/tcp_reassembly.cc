@@ -137,10 +137,11 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
       f.later.clear();
       f.later_bytes = 0;
       f.next_seq = seq + static_cast<std::uint32_t>(data.size());
+      f.position += static_cast<std::uint64_t>(d) + data.size();
       return false;
     }
     note(TcpEvent::OutOfOrder);
-    auto& held = f.later[seq];
+    auto& held = f.later[f.position + static_cast<std::uint64_t>(d)];
     if (held.size() < data.size()) {
       f.later_bytes += data.size() - held.size();
       bytes_ += data.size() - held.size();
@@ -148,8 +149,9 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
     }
     return false;
   }
-  // Skip what was seen already (retransmission, overlap).
-  const std::size_t seen = static_cast<std::size_t>(-d);
+  // Skip what was seen already (retransmission, overlap). Unsigned 32-bit distance: -d
+  // would overflow for a segment 2^31 bytes away.
+  const std::size_t seen = f.next_seq - seq;
   if (seen >= data.size()) {
     note(TcpEvent::Retransmitted);
     return false;
@@ -163,13 +165,14 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
   f.stream.append(reinterpret_cast<const char*>(fresh.data()), fresh.size());
   bytes_ += fresh.size();
   f.next_seq += static_cast<std::uint32_t>(fresh.size());
+  f.position += fresh.size();
   // Held segments that now follow on.
   for (auto it = f.later.begin(); it != f.later.end();) {
-    const std::int32_t gap = seq_diff(it->first, f.next_seq);
-    if (gap > 0) break;
-    const std::size_t overlap = std::min(static_cast<std::size_t>(-gap), it->second.size());
+    if (it->first > f.position) break;
+    const std::size_t overlap = std::min<std::uint64_t>(f.position - it->first, it->second.size());
     f.stream.append(it->second, overlap);
     f.next_seq += static_cast<std::uint32_t>(it->second.size() - overlap);
+    f.position += it->second.size() - overlap;
     bytes_ -= overlap;  // the rest moved from `later` into `stream`
     f.later_bytes -= it->second.size();
     it = f.later.erase(it);

@@ -65,7 +65,8 @@ class TcpReassembler {
     bool synced = false;                    // a message boundary is known (SYN, or see accept)
     std::uint32_t next_seq = 0;             // the next byte expected in order
     std::string stream;                     // in-order bytes not yet framed into messages
-    std::map<std::uint32_t, std::string> later;  // out-of-order segments by sequence number
+    std::uint64_t position = 0;             // stream offset of next_seq (no 2^32 wrap)
+    std::map<std::uint64_t, std::string> later;  // out-of-order segments by stream offset
     std::size_t later_bytes = 0;
     std::int64_t last_seen_ns = 0;
   };
@@ -91,7 +92,9 @@ class TcpReassembler {
 template <typename OnMessage>
 void TcpReassembler::add(const Layers& seg, std::int64_t now_ns, OnMessage&& on_message) {
   Flow* f = flow_for(seg, now_ns);
-  if (f == nullptr || !accept(*f, seg.tcp_seq, seg.payload)) return;
+  // Data on a SYN (TCP Fast Open) starts after the SYN's own sequence number.
+  const std::uint32_t seq = seg.tcp_seq + ((seg.tcp_flags & tcp_flag::Syn) ? 1 : 0);
+  if (f == nullptr || !accept(*f, seq, seg.payload)) return;
   // Frame: a 2-byte length, then the message (RFC 1035 §4.2.2).
   std::size_t pos = 0;
   const auto* s = reinterpret_cast<const std::uint8_t*>(f->stream.data());

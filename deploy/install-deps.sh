@@ -5,7 +5,7 @@ packages="build-essential cmake make pkg-config
 libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
 libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
 tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy python3-zmq iproute2 util-linux
-redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev"
+redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
