@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from testlib import Failure, require
 
 NETNS_MARK = "STASH53_TEST_NETNS"
 SERVERS = {4: "127.0.0.1", 6: "::1"}
@@ -61,15 +62,6 @@ EXCHANGES = [
 # Below the kernel's ephemeral range (32768-60999), so nothing else on lo uses them.
 EXCHANGE_PORT0 = 20000
 PROBE_PORT0 = 19000
-
-
-class Failure(Exception):
-    pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise Failure(msg)
 
 
 def enter_netns():

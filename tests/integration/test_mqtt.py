@@ -25,25 +25,11 @@ import struct
 import subprocess
 import sys
 import time
+from testlib import Failure, require, free_port
 
 SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| mqtt queued=(\d+) sent=(\d+) filtered=\d+ "
                         r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
 RESTART_MESSAGES = 30_000  # enough to be mid-stream when the broker stops, yet well under 90 s
-
-
-class Failure(Exception):
-    pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Broker:

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import time
+from testlib import Failure, require, free_port
 
 SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| redis queued=(\d+) sent=(\d+) filtered=\d+ "
                         r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
@@ -28,15 +29,6 @@ LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
                 "redis.call('ltrim', KEYS[1], ARGV[1], -1); return r")
 BATCH = 125
 MIN_MESSAGES = 200_000
-
-
-class Failure(Exception):
-    pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise Failure(msg)
 
 
 class Resp:
@@ -78,12 +70,6 @@ class Resp:
     def close(self):
         self.f.close()
         self.sock.close()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -19,30 +19,15 @@ events are the expected ones:
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import zmq
 import zmq.utils.monitor
+from testlib import Failure, require, free_port
 
 RUN_TIMEOUT_S = 20
-
-
-class Failure(Exception):
-    pass
-
-
-def require(cond, msg):
-    if not cond:
-        raise Failure(msg)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bound_sub(ctx, prefix=b"", curve=None):
