@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench_mqtt.sh BUILD_DIR PCAP: stash53's mqtt emitter against the ceiling of its own client
-# library. The ceiling is BUILD_DIR/bench/mqtt_ceiling (a bare Paho publisher loop, same payload
+# library. The ceiling is BUILD_DIR/mqtt_ceiling (a bare Paho publisher loop, same payload
 # size and window) at QoS 0 and 1; then stash53 -r PCAP --mqtt at QoS 0 and 1 with
 # events_per_message 1 and 50. All to a private mosquitto on 127.0.0.1, each run with a counting
 # subscriber (its line count must match, or the run is marked LOST). Prints events/s and the
@@ -8,7 +8,7 @@
 set -euo pipefail
 build=${1:?usage: bench_mqtt.sh BUILD_DIR PCAP}
 pcap=${2:?usage: bench_mqtt.sh BUILD_DIR PCAP}
-stash53=$build/stash53 ceiling_bin=$build/bench/mqtt_ceiling
+stash53=$build/stash53 ceiling_bin=$build/mqtt_ceiling
 work=$(mktemp -d)
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$work/m.conf" <<EOF

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench_zmq.sh BUILD_DIR PCAP: the zmq emitter's throughput against a plain ZeroMQ publisher.
-# The same C++ SUB (BUILD_DIR/bench/zmq_ceiling sub) receives from both, over loopback:
+# The same C++ SUB (BUILD_DIR/zmq_ceiling sub) receives from both, over loopback:
 #   ceiling: zmq_ceiling pub sends as many [topic, json] messages as PCAP has events, each of
 #            the events' average size, from a bare send loop on an XPUB set up like the emitter's;
 #   stash53: stash53 -r PCAP --zmq tcp://127.0.0.1:PORT?topic=dns.{qtype}
@@ -15,7 +15,7 @@ if [ $# -ne 2 ]; then
   exit 2
 fi
 build=$1 pcap=$2
-stash53=$build/stash53 ceiling=$build/bench/zmq_ceiling
+stash53=$build/stash53 ceiling=$build/zmq_ceiling
 for f in "$stash53" "$ceiling"; do
   [ -x "$f" ] || { echo "$0: $f not built" >&2; exit 2; }
 done

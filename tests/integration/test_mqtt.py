@@ -20,94 +20,15 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import time
-from testlib import Failure, require, free_port
+from testlib import Broker, Failure, free_port, require, stop_sub, subscribe
 
 SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| mqtt queued=(\d+) sent=(\d+) filtered=\d+ "
                         r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
 RESTART_MESSAGES = 30_000  # enough to be mid-stream when the broker stops, yet well under 90 s
-
-
-class Broker:
-    """One mosquitto, started by PID from its own config file; restartable on the same port."""
-
-    def __init__(self, workdir, name, extra=""):
-        self.port = free_port()
-        self.conf = os.path.join(workdir, f"{name}.conf")
-        self.log = os.path.join(workdir, f"{name}.log")
-        # mosquitto 2 refuses anonymous clients on an explicit listener unless told otherwise.
-        anonymous = "" if "allow_anonymous" in extra else "allow_anonymous true\n"
-        # As root it would switch to user mosquitto, who cannot read WORKDIR's keys and files.
-        anonymous += "user root\n" if os.geteuid() == 0 else ""
-        with open(self.conf, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\n{anonymous}persistence false\n"
-                    f"max_queued_messages 0\nmax_inflight_messages 1000\n{extra}")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "ab"))
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            require(self.proc.poll() is None, f"mosquitto exited: see {self.log}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise Failure(f"mosquitto on port {self.port} not listening after 5 s")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def subscribe(port, topic, out_path, extra=(), probe_args=()):
-    """Starts mosquitto_sub (-v, QoS 1) into out_path and returns once a probe published to
-    `topic`'s tree arrives, so nothing stash53 publishes afterwards can be missed."""
-    out = open(out_path, "wb")
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
-                            "-v", "-q", "1", *probe_args, *extra], stdout=out)
-    probe_topic = topic.replace("#", "probe")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", probe_topic,
-                        "-m", "probe", "-q", "1", *probe_args], check=True)
-        time.sleep(0.2)
-        with open(out_path, "rb") as f:
-            if b"probe" in f.read():
-                return sub
-    sub.kill()
-    raise Failure(f"mosquitto_sub on port {port} never received its probe")
-
-
-def stop_sub(sub, out_path, expect_lines, settle=10):
-    """Waits (bounded) until out_path holds expect_lines lines or stops growing, then stops."""
-    deadline, last, still = time.monotonic() + settle, -1, 0
-    while time.monotonic() < deadline:
-        with open(out_path, "rb") as f:
-            n = f.read().count(b"\n")
-        if n >= expect_lines:
-            break
-        still = still + 1 if n == last else 0
-        if still >= 10:
-            break
-        last = n
-        time.sleep(0.1)
-    sub.terminate()
-    sub.wait(5)
-    with open(out_path, "rb") as f:
-        return [l for l in f.read().split(b"\n") if l and not l.endswith(b" probe")]
 
 
 def run_stash53(args, url, *extra, timeout=60):

@@ -15,12 +15,11 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
 import time
-from testlib import Failure, require, free_port
+from testlib import Failure, RedisServer, Resp, free_port, require
 
 SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| redis queued=(\d+) sent=(\d+) filtered=\d+ "
                         r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
@@ -29,91 +28,6 @@ LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
                 "redis.call('ltrim', KEYS[1], ARGV[1], -1); return r")
 BATCH = 125
 MIN_MESSAGES = 200_000
-
-
-class Resp:
-    """A minimal RESP2 client: enough for commands, EVAL and SUBSCRIBE."""
-
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.f = self.sock.makefile("rb")
-
-    def send(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-
-    def reply(self):
-        line = self.f.readline()
-        require(line.endswith(b"\r\n"), f"redis: connection closed ({line!r})")
-        kind, rest = line[:1], line[1:-2]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise Failure(f"redis error: {rest.decode()}")
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        raise Failure(f"redis: bad reply {line!r}")
-
-    def cmd(self, *args):
-        self.send(*args)
-        return self.reply()
-
-    def close(self):
-        self.f.close()
-        self.sock.close()
-
-
-class RedisServer:
-    def __init__(self, port, workdir, *extra):
-        self.port, self.workdir, self.extra = port, workdir, extra
-        self.proc = None
-
-    def start(self):
-        os.makedirs(self.workdir, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--dir", self.workdir, *self.extra],
-            stdout=open(os.path.join(self.workdir, "redis.log"), "ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            require(self.proc.poll() is None, f"redis-server exited; see {self.workdir}/redis.log")
-            try:
-                c = Resp(self.port, timeout=1)
-                try:
-                    # NOAUTH also means it is up; LOADING means not yet.
-                    c.cmd("PING")
-                    return self
-                except Failure as e:
-                    if "NOAUTH" in str(e):
-                        return self
-                finally:
-                    c.close()
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise Failure("redis-server did not answer within 10 s")
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def run_stash53(args, stash53, timeout=30):

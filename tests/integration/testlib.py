@@ -1,5 +1,10 @@
-"""What the integration tests share: failing with a message, and free loopback ports."""
+"""What the integration tests share: failing with a message, free loopback ports, and the
+real servers (redis-server, mosquitto) they start and stop by PID."""
+import os
+import signal
 import socket
+import subprocess
+import time
 
 
 class Failure(Exception):
@@ -15,3 +20,166 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Resp:
+    """A minimal RESP2 client: enough for commands, EVAL and SUBSCRIBE."""
+
+    def __init__(self, port, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.f = self.sock.makefile("rb")
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+
+    def reply(self):
+        line = self.f.readline()
+        require(line.endswith(b"\r\n"), f"redis: connection closed ({line!r})")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise Failure(f"redis error: {rest.decode()}")
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self.f.read(n + 2)[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise Failure(f"redis: bad reply {line!r}")
+
+    def cmd(self, *args):
+        self.send(*args)
+        return self.reply()
+
+    def close(self):
+        self.f.close()
+        self.sock.close()
+
+
+class RedisServer:
+    def __init__(self, port, workdir, *extra):
+        self.port, self.workdir, self.extra = port, workdir, extra
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--dir", self.workdir, *self.extra],
+            stdout=open(os.path.join(self.workdir, "redis.log"), "ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            require(self.proc.poll() is None, f"redis-server exited; see {self.workdir}/redis.log")
+            try:
+                c = Resp(self.port, timeout=1)
+                try:
+                    # NOAUTH also means it is up; LOADING means not yet.
+                    c.cmd("PING")
+                    return self
+                except Failure as e:
+                    if "NOAUTH" in str(e):
+                        return self
+                finally:
+                    c.close()
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Failure("redis-server did not answer within 10 s")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Broker:
+    """One mosquitto, started by PID from its own config file; restartable on the same port."""
+
+    def __init__(self, workdir, name, extra=""):
+        self.port = free_port()
+        self.conf = os.path.join(workdir, f"{name}.conf")
+        self.log = os.path.join(workdir, f"{name}.log")
+        # mosquitto 2 refuses anonymous clients on an explicit listener unless told otherwise.
+        anonymous = "" if "allow_anonymous" in extra else "allow_anonymous true\n"
+        # As root it would switch to user mosquitto, who cannot read WORKDIR's keys and files.
+        anonymous += "user root\n" if os.geteuid() == 0 else ""
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\n{anonymous}persistence false\n"
+                    f"max_queued_messages 0\nmax_inflight_messages 1000\n{extra}")
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "ab"))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            require(self.proc.poll() is None, f"mosquitto exited: see {self.log}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise Failure(f"mosquitto on port {self.port} not listening after 5 s")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def subscribe(port, topic, out_path, extra=(), probe_args=()):
+    """Starts mosquitto_sub (-v, QoS 1) into out_path and returns once a probe published to
+    `topic`'s tree arrives, so nothing stash53 publishes afterwards can be missed."""
+    out = open(out_path, "wb")
+    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
+                            "-v", "-q", "1", *probe_args, *extra], stdout=out)
+    probe_topic = topic.replace("#", "probe")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", probe_topic,
+                        "-m", "probe", "-q", "1", *probe_args], check=True)
+        time.sleep(0.2)
+        with open(out_path, "rb") as f:
+            if b"probe" in f.read():
+                return sub
+    sub.kill()
+    raise Failure(f"mosquitto_sub on port {port} never received its probe")
+
+
+def stop_sub(sub, out_path, expect_lines, settle=10):
+    """Waits (bounded) until out_path holds expect_lines lines or stops growing, then stops."""
+    deadline, last, still = time.monotonic() + settle, -1, 0
+    while time.monotonic() < deadline:
+        with open(out_path, "rb") as f:
+            n = f.read().count(b"\n")
+        if n >= expect_lines:
+            break
+        still = still + 1 if n == last else 0
+        if still >= 10:
+            break
+        last = n
+        time.sleep(0.1)
+    sub.terminate()
+    sub.wait(5)
+    with open(out_path, "rb") as f:
+        return [l for l in f.read().split(b"\n") if l and not l.endswith(b" probe")]
