@@ -59,7 +59,7 @@ class BoundedQueue {
   /// the first item; then, with a non-zero `linger`, waits up to that long for a full batch.
   /// Returns 0 only when the queue is closed and empty.
   std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
-                        std::chrono::milliseconds linger) {
+                        std::chrono::microseconds linger) {
     std::unique_lock lock(mutex_);
     wake_at_ = 1;
     not_empty_.wait(lock, [&] { return count_ > 0 || closed_; });

@@ -10,24 +10,34 @@ namespace {
 
 using decode::DnsEvent;
 
-// Keys are literals: their length is known at compile time, so no strlen per key.
+// A key as a quoted literal made at compile time: written with no length count or escape check.
 template <std::size_t N>
-void key(rapidjson::Writer<rapidjson::StringBuffer>& w, const char (&k)[N]) {
-  w.Key(k, N - 1);
+struct QuotedKey {
+  char text[N + 1];
+  consteval QuotedKey(const char (&k)[N]) : text{} {  // NOLINT: implicit, for key<"name">
+    text[0] = '"';
+    for (std::size_t i = 0; i + 1 < N; ++i) text[i + 1] = k[i];
+    text[N] = '"';
+  }
+};
+
+template <QuotedKey K>
+void key(EventWriter& w) {
+  w.raw({K.text, sizeof K.text}, rapidjson::kStringType);
 }
 
-void write_sv(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
+void write_sv(EventWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-void write_address(rapidjson::Writer<rapidjson::StringBuffer>& w, const decode::IpAddress& a,
+void write_address(EventWriter& w, const decode::IpAddress& a,
                    bool ipv6, std::string& scratch) {
   scratch.clear();
   if (ipv6)
     decode::text::append_ipv6(scratch, a.bytes);
   else
     decode::text::append_ipv4(scratch, a.bytes);
-  write_sv(w, scratch);
+  w.plain(scratch);
 }
 
 }  // namespace
@@ -51,7 +61,7 @@ void JsonFormatter::write_timestamp(Writer& w, std::int64_t ts_ns) {
     buf[len + static_cast<std::size_t>(i)] = static_cast<char>('0' + usec % 10);
   len += 6;
   buf[len++] = 'Z';
-  w.String(buf, static_cast<rapidjson::SizeType>(len));
+  w.plain({buf, len});
 }
 
 void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEvent& ev,
@@ -61,17 +71,17 @@ void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEven
   w.StartArray();
   for (const auto& rr : records) {
     w.StartObject();
-    key(w, "name");
+    key<"name">(w);
     write_sv(w, ev.view(rr.name));
-    key(w, "type");
-    write_sv(w, decode::type_name(rr.type, buf));
-    key(w, "class");
-    write_sv(w, decode::class_name(rr.klass, buf));
-    key(w, "ttl");
+    key<"type">(w);
+    w.plain(decode::type_name(rr.type, buf));
+    key<"class">(w);
+    w.plain(decode::class_name(rr.klass, buf));
+    key<"ttl">(w);
     w.Uint(rr.ttl);
-    key(w, "data");
+    key<"data">(w);
     write_sv(w, ev.view(rr.data));
-    if (rr.cache_flush) key(w, "cache_flush"), w.Bool(true);
+    if (rr.cache_flush) key<"cache_flush">(w), w.Bool(true);
     if (rrprint_) {
       // The zone-file line: owner TTL class type data.
       scratch_.assign(ev.view(rr.name));
@@ -83,7 +93,7 @@ void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEven
       scratch_ += decode::type_name(rr.type, buf);
       if (rr.data.len > 0) scratch_ += ' ';
       scratch_ += ev.view(rr.data);
-      key(w, "rr");
+      key<"rr">(w);
       write_sv(w, scratch_);
     }
     w.EndObject();
@@ -93,60 +103,60 @@ void JsonFormatter::write_records(Writer& w, const char* key_name, const DnsEven
 
 void JsonFormatter::write_edns(Writer& w, const DnsEvent& ev) {
   const auto& e = ev.edns;
-  key(w, "edns");
+  key<"edns">(w);
   w.StartObject();
-  key(w, "udp_size"), w.Uint(e.udp_size);
-  key(w, "version"), w.Uint(e.version);
-  key(w, "do"), w.Bool(e.do_bit);
-  key(w, "ext_rcode"), w.Uint(e.ext_rcode);
+  key<"udp_size">(w), w.Uint(e.udp_size);
+  key<"version">(w), w.Uint(e.version);
+  key<"do">(w), w.Bool(e.do_bit);
+  key<"ext_rcode">(w), w.Uint(e.ext_rcode);
   if (e.has_nsid) {
-    if (e.nsid_printable) key(w, "nsid"), write_sv(w, ev.view(e.nsid_text));
-    key(w, "nsid_hex"), write_sv(w, ev.view(e.nsid_hex));
+    if (e.nsid_printable) key<"nsid">(w), write_sv(w, ev.view(e.nsid_text));
+    key<"nsid_hex">(w), write_sv(w, ev.view(e.nsid_hex));
   }
   if (e.has_ecs) {
-    key(w, "ecs");
+    key<"ecs">(w);
     w.StartObject();
-    key(w, "family"), w.Uint(e.ecs_family);
-    key(w, "source_prefix"), w.Uint(e.ecs_source);
-    key(w, "scope_prefix"), w.Uint(e.ecs_scope);
-    key(w, "address"), write_sv(w, ev.view(e.ecs_address));
+    key<"family">(w), w.Uint(e.ecs_family);
+    key<"source_prefix">(w), w.Uint(e.ecs_source);
+    key<"scope_prefix">(w), w.Uint(e.ecs_scope);
+    key<"address">(w), write_sv(w, ev.view(e.ecs_address));
     w.EndObject();
   }
   if (e.has_cookie) {
-    key(w, "cookie");
+    key<"cookie">(w);
     w.StartObject();
-    key(w, "client"), write_sv(w, ev.view(e.cookie_client));
-    if (e.cookie_server.len > 0) key(w, "server"), write_sv(w, ev.view(e.cookie_server));
+    key<"client">(w), write_sv(w, ev.view(e.cookie_client));
+    if (e.cookie_server.len > 0) key<"server">(w), write_sv(w, ev.view(e.cookie_server));
     w.EndObject();
   }
   if (!e.ede.empty()) {
-    key(w, "ede");
+    key<"ede">(w);
     w.StartArray();
     for (const auto& x : e.ede) {
       w.StartObject();
-      key(w, "code"), w.Uint(x.code);
+      key<"code">(w), w.Uint(x.code);
       if (const auto name = decode::ede_name(x.code); !name.empty())
-        key(w, "name"), write_sv(w, name);
-      if (x.text.len > 0) key(w, "text"), write_sv(w, ev.view(x.text));
+        key<"name">(w), write_sv(w, name);
+      if (x.text.len > 0) key<"text">(w), write_sv(w, ev.view(x.text));
       w.EndObject();
     }
     w.EndArray();
   }
-  if (e.has_padding) key(w, "padding"), w.Uint(e.padding);
+  if (e.has_padding) key<"padding">(w), w.Uint(e.padding);
   if (e.has_keepalive) {
-    key(w, "keepalive");
+    key<"keepalive">(w);
     if (e.keepalive_has_timeout)
       w.Uint(e.keepalive);
     else
       w.Null();
   }
   if (!e.other.empty()) {
-    key(w, "options");
+    key<"options">(w);
     w.StartArray();
     for (const auto& o : e.other) {
       w.StartObject();
-      key(w, "code"), w.Uint(o.code);
-      key(w, "hex"), write_sv(w, ev.view(o.hex));
+      key<"code">(w), w.Uint(o.code);
+      key<"hex">(w), write_sv(w, ev.view(o.hex));
       w.EndObject();
     }
     w.EndArray();
@@ -162,76 +172,76 @@ std::string_view JsonFormatter::format(const DnsEvent& ev, std::uint64_t n) {
   const auto& h = ev.hdr;
 
   w.StartObject();
-  key(w, "@timestamp");
+  key<"@timestamp">(w);
   write_timestamp(w, ev.ts_ns);
-  key(w, "n");
+  key<"n">(w);
   w.Uint64(n);
   if (!ev.nsid.empty()) {
-    key(w, "nsid");
+    key<"nsid">(w);
     write_sv(w, ev.nsid);
   }
-  key(w, "s_addr");
+  key<"s_addr">(w);
   write_address(w, ev.net.src, ev.net.ipv6, scratch_);
-  key(w, "s_port");
+  key<"s_port">(w);
   w.Uint(ev.net.sport);
-  key(w, "d_addr");
+  key<"d_addr">(w);
   write_address(w, ev.net.dst, ev.net.ipv6, scratch_);
-  key(w, "d_port");
+  key<"d_port">(w);
   w.Uint(ev.net.dport);
-  key(w, "ipv6");
+  key<"ipv6">(w);
   w.Bool(ev.net.ipv6);
-  key(w, "transport");
-  w.String(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp");
+  key<"transport">(w);
+  w.plain(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp");
 
   // A cut header gives only the fields it holds (RFC 1035 §4.1.1 layout).
-  if (h.size >= 2) key(w, "id"), w.Uint(h.id);
+  if (h.size >= 2) key<"id">(w), w.Uint(h.id);
   if (h.size >= 4) {
-    key(w, "msg_type");
-    w.String(h.qr ? "response" : "query");
-    key(w, "opcode");
-    write_sv(w, decode::opcode_name(h.opcode, buf));
+    key<"msg_type">(w);
+    w.plain(h.qr ? "response" : "query");
+    key<"opcode">(w);
+    w.plain(decode::opcode_name(h.opcode, buf));
     if (!ev.rcode_name.empty()) {
-      key(w, "rcode");
-      write_sv(w, ev.rcode_name);
+      key<"rcode">(w);
+      w.plain(ev.rcode_name);
     }
-    key(w, "error");
+    key<"error">(w);
     w.Bool(ev.rcode() != 0);
-    key(w, "flags");
+    key<"flags">(w);
     w.StartObject();
-    key(w, "aa"), w.Bool(h.aa);
-    key(w, "tc"), w.Bool(h.tc);
-    key(w, "rd"), w.Bool(h.rd);
-    key(w, "ra"), w.Bool(h.ra);
-    key(w, "ad"), w.Bool(h.ad);
-    key(w, "cd"), w.Bool(h.cd);
+    key<"aa">(w), w.Bool(h.aa);
+    key<"tc">(w), w.Bool(h.tc);
+    key<"rd">(w), w.Bool(h.rd);
+    key<"ra">(w), w.Bool(h.ra);
+    key<"ad">(w), w.Bool(h.ad);
+    key<"cd">(w), w.Bool(h.cd);
     w.EndObject();
   }
   if (ev.has_question) {
-    key(w, "qname");
+    key<"qname">(w);
     write_sv(w, ev.view(ev.qname));
-    key(w, "qtype");
-    write_sv(w, decode::type_name(ev.qtype, buf));
-    key(w, "qclass");
-    write_sv(w, decode::class_name(ev.qclass, buf));
-    if (ev.qu) key(w, "qu"), w.Bool(true);
+    key<"qtype">(w);
+    w.plain(decode::type_name(ev.qtype, buf));
+    key<"qclass">(w);
+    w.plain(decode::class_name(ev.qclass, buf));
+    if (ev.qu) key<"qu">(w), w.Bool(true);
   }
-  if (h.size >= 6) key(w, "qdcount"), w.Uint(h.qdcount);
-  if (h.size >= 8) key(w, "ancount"), w.Uint(h.ancount);
-  if (h.size >= 10) key(w, "nscount"), w.Uint(h.nscount);
+  if (h.size >= 6) key<"qdcount">(w), w.Uint(h.qdcount);
+  if (h.size >= 8) key<"ancount">(w), w.Uint(h.ancount);
+  if (h.size >= 10) key<"nscount">(w), w.Uint(h.nscount);
   if (h.size >= 12) {
-    key(w, "arcount"), w.Uint(h.arcount);
+    key<"arcount">(w), w.Uint(h.arcount);
     write_records(w, "answers", ev, ev.answers);
     write_records(w, "authorities", ev, ev.authorities);
     write_records(w, "additionals", ev, ev.additionals);
     if (ev.edns.present) write_edns(w, ev);
   }
   if (ev.has_tld) {
-    key(w, "tld");
+    key<"tld">(w);
     write_sv(w, ev.view(ev.tld));
   }
   if (ev.malformed != decode::Malformed::None) {
-    key(w, "malformed");
-    write_sv(w, decode::malformed_name(ev.malformed));
+    key<"malformed">(w);
+    w.plain(decode::malformed_name(ev.malformed));
   }
   w.EndObject();
   return {buffer_.GetString(), buffer_.GetSize()};

@@ -12,6 +12,27 @@
 
 namespace stash53::emitters {
 
+/// RapidJSON's Writer plus a way around its escaping where the text cannot need any.
+class EventWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using Writer::Writer;
+  /// Text that is already JSON (a quoted key made at compile time), copied in one go where
+  /// RawValue would copy it character by character.
+  void raw(std::string_view json, rapidjson::Type type) {
+    Prefix(type);
+    json.copy(os_->Push(json.size()), json.size());
+  }
+  /// A string value of printable ASCII without '"' or '\\' (mnemonics, addresses, times):
+  /// copied as it is, without RapidJSON's per-character escape check.
+  void plain(std::string_view s) {
+    Prefix(rapidjson::kStringType);
+    char* p = os_->Push(s.size() + 2);
+    p[0] = '"';
+    s.copy(p + 1, s.size());
+    p[s.size() + 1] = '"';
+  }
+};
+
 /// Serialises events with a reused buffer: no allocation per event once warm. Single thread.
 class JsonFormatter {
  public:
@@ -21,7 +42,7 @@ class JsonFormatter {
   [[nodiscard]] std::string_view format(const decode::DnsEvent& ev, std::uint64_t n);
 
  private:
-  using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+  using Writer = EventWriter;
   void write_timestamp(Writer& w, std::int64_t ts_ns);
   void write_edns(Writer& w, const decode::DnsEvent& ev);
   void write_records(Writer& w, const char* key_name, const decode::DnsEvent& ev,

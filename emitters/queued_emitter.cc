@@ -10,6 +10,7 @@ namespace stash53::emitters {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::chrono::microseconds kCoalesce{200};
 
 std::int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
@@ -56,6 +57,10 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
     o.read(topic_key, topic, "a template such as \"dns/{nsid}/{qtype}\"");
     topic_ = Template(topic, o, topic_key);
   }
+  // The pipeline serialises each event once per format; the standard JSON event is the only one.
+  std::string format = "json";
+  o.read("format", format, "json");
+  if (format != "json") o.fail("format", "expected json (the standard event), got '" + format + "'");
   std::string when_full = "auto";
   o.read("when_full", when_full, "drop, block or auto");
   if (when_full == "auto")
@@ -136,7 +141,10 @@ void QueuedEmitter::run() noexcept {
   bool connected = false, ever_connected = false;
   for (;;) {
     if (pending == 0) {
-      pending = queue_.pop_batch(batch, batch_size_, flush_);
+      // Even with flush_ms 0, give a batch kCoalesce to fill: woken per event, this thread
+      // would cost a futex wake and a context switch each, on the core the server needs.
+      pending = queue_.pop_batch(batch, batch_size_,
+                                 std::max<std::chrono::microseconds>(flush_, kCoalesce));
       if (pending == 0) break;  // closed and drained
     }
     if (shutdown_overdue()) break;  // what is left is counted as lost below

@@ -46,7 +46,7 @@ r = run(["--help"])
 help_text = r.stdout.decode()
 flags = ["--config", "--interface", "--read", "--filter", "--nsid", "--output", "--stdout",
          "--snaplen", "--buffer-mb", "--no-promisc", "--ports", "--stats-interval", "--drain-ms",
-         "--log-level", "--check-config", "--version"]
+         "--log-level", "--check-config", "--version", "--redis", "--zmq", "--mqtt"]
 missing = [f for f in flags if f not in help_text]
 check("--help lists every flag", r.returncode == 0 and not missing, f"missing {missing}")
 
@@ -64,6 +64,8 @@ expect_config_error("missing file path", "emitters:\n  - {name: x, type: file}\n
                     "emitters[0].path (line 2): missing")
 expect_config_error("unknown emitter option", "emitters:\n  - {type: stdout, batchsize: 3}\n",
                     "emitters[0].batchsize (line 2): unknown key")
+expect_config_error("unknown event format", "emitters:\n  - {type: stdout, format: csv}\n",
+                    "emitters[0].format (line 2)", "expected json")
 expect_config_error("unknown enricher", "enrich:\n  - type: geo\n", "enrich[0].type (line 2)",
                     "unknown enricher 'geo'")
 expect_config_error("bad filter", "capture:\n  bpf: 'port fifty'\n", "capture.bpf (line 2): bad BPF")
