@@ -3,7 +3,7 @@
 # library. The ceiling is BUILD_DIR/mqtt_ceiling (a bare Paho publisher loop, same payload
 # size and window) at QoS 0 and 1; then stash53 -r PCAP --mqtt at QoS 0 and 1 with
 # events_per_message 1 and 50. All to a private mosquitto on 127.0.0.1, each run with a counting
-# subscriber (its line count must match, or the run is marked LOST). Prints events/s and the
+# subscriber (its count of events must match, or the run is marked LOST). Prints events/s and the
 # ratio to the ceiling of the same QoS.
 set -euo pipefail
 build=${1:?usage: bench_mqtt.sh BUILD_DIR PCAP}
@@ -23,15 +23,16 @@ mosquitto -c "$work/m.conf" 2>"$work/mosquitto.log" &
 broker=$!
 sub=
 cleanup() {
-  [[ -n $sub ]] && kill "$sub" 2>/dev/null
-  kill "$broker" 2>/dev/null
-  wait 2>/dev/null
+  if [[ -n $sub ]]; then kill "$sub" 2>/dev/null || true; fi
+  kill "$broker" 2>/dev/null || true
+  wait "$broker" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 sleep 0.5
 
-# Starts a subscriber on dns/# counting lines (one per event, packed or not) into $work/count.
+# Starts a subscriber on dns/# writing into $work/count: one line per event, packed or not (a
+# packed payload ends in a newline of its own, so the empty lines after them are not counted).
 start_sub() {
   mosquitto_sub -h 127.0.0.1 -p "$port" -t 'dns/#' -q 1 >"$work/count" &
   sub=$!
@@ -41,7 +42,7 @@ start_sub() {
 stop_sub() {
   local last=-1 n
   for _ in $(seq 100); do
-    n=$(wc -l <"$work/count")
+    n=$(grep -c . "$work/count" || true)
     [[ $n -ge $1 || $n -eq $last ]] && break
     last=$n
     sleep 0.2

@@ -194,20 +194,23 @@ class MqttEmitter final : public QueuedEmitter {
     resume_data_ = nullptr;
     inflight_.clear();
     confirmed_ = done;
-    for (std::size_t i = done; i < batch.size();) {
-      const std::string& topic = batch[i].topic;
+    // Packed messages follow the topic order, so what is confirmed is a prefix of it.
+    order_by_topic(batch, events_per_message_ > 1, order_);
+    for (std::size_t i = done; i < order_.size();) {
+      const QueuedEvent& first = batch[order_[i]];
       std::size_t j = i + 1;
-      const void* payload = batch[i].json.data();
-      std::size_t size = batch[i].json.size();
-      if (events_per_message_ > 1) {  // NDJSON: consecutive events of one topic, one per line
+      const void* payload = first.json.data();
+      std::size_t size = first.json.size();
+      if (events_per_message_ > 1) {  // NDJSON: events of one topic, one per line
         pack_.clear();
-        for (pack_.append(batch[i].json) += '\n';
-             j < batch.size() && j - i < events_per_message_ && batch[j].topic == topic; ++j)
-          pack_.append(batch[j].json) += '\n';
+        for (pack_.append(first.json) += '\n'; j < order_.size() && j - i < events_per_message_ &&
+                                               batch[order_[j]].topic == first.topic;
+             ++j)
+          pack_.append(batch[order_[j]].json) += '\n';
         payload = pack_.data();
         size = pack_.size();
       }
-      if (!publish(topic, payload, size, j - i)) return retry_from(batch);
+      if (!publish(first.topic, payload, size, j - i)) return retry_from(batch);
       i = j;
     }
     while (!inflight_.empty())
@@ -319,6 +322,7 @@ class MqttEmitter final : public QueuedEmitter {
   std::deque<Inflight> inflight_;
   std::size_t confirmed_ = 0;
   std::string pack_;
+  std::vector<std::uint32_t> order_;  // of the batch being sent
   const QueuedEvent* resume_data_ = nullptr;
   std::size_t resume_size_ = 0, resume_done_ = 0;
   std::mutex tls_error_mutex_;

@@ -33,6 +33,15 @@ QueueLimits read_limits(config::OptionReader& o) {
 
 }  // namespace
 
+void order_by_topic(std::span<const QueuedEvent> batch, bool group,
+                    std::vector<std::uint32_t>& order) {
+  order.resize(batch.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  if (group)
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return batch[a].topic < batch[b].topic; });
+}
+
 QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
                              std::string_view default_topic)
     : name_(spec.name),

@@ -17,6 +17,12 @@
 
 namespace stash53::emitters {
 
+/// The order in which to send a batch: with `group`, its events sorted by topic (stable, so each
+/// topic keeps its own order) for events_per_message to pack what arrived interleaved;
+/// otherwise as queued. The same batch always gives the same order.
+void order_by_topic(std::span<const QueuedEvent> batch, bool group,
+                    std::vector<std::uint32_t>& order);
+
 class QueuedEmitter : public Emitter {
  public:
   Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept override;

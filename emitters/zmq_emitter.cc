@@ -145,10 +145,13 @@ class ZmqEmitter final : public QueuedEmitter {
 
   SendResult send(std::span<const QueuedEvent> batch) override {
     read_subscriptions();
-    for (std::size_t i = 0; i < batch.size();) {
+    order_by_topic(batch, per_message_ > 1, order_);
+    for (std::size_t i = 0; i < order_.size();) {
       std::size_t n = 1;
-      while (n < per_message_ && i + n < batch.size() && batch[i + n].topic == batch[i].topic) ++n;
-      if (!publish(batch.subspan(i, n))) {
+      while (n < per_message_ && i + n < order_.size() &&
+             batch[order_[i + n]].topic == batch[order_[i]].topic)
+        ++n;
+      if (!publish(batch, std::span<const std::uint32_t>(order_).subspan(i, n))) {
         count_dropped(batch.size() - i);
         if (drops_.allow())
           log::warn(component(),
@@ -170,15 +173,17 @@ class ZmqEmitter final : public QueuedEmitter {
     }
   }
 
-  // One message: the topic, then the event, or with events_per_message > 1 the events as NDJSON.
-  bool publish(std::span<const QueuedEvent> events) {
-    std::string_view body = events.front().json;
+  // One message: the topic, then the event, or with events_per_message > 1 the events (indices
+  // into batch) as NDJSON.
+  bool publish(std::span<const QueuedEvent> batch, std::span<const std::uint32_t> events) {
+    const QueuedEvent& first = batch[events.front()];
+    std::string_view body = first.json;
     if (per_message_ > 1) {
       body_.clear();
-      for (const auto& ev : events) (body_ += ev.json) += '\n';
+      for (const auto i : events) (body_ += batch[i].json) += '\n';
       body = body_;
     }
-    if (!send_frame(zmq::buffer(events.front().topic), zmq::send_flags::sndmore, true))
+    if (!send_frame(zmq::buffer(first.topic), zmq::send_flags::sndmore, true))
       return false;
     // Once the first frame is in, the rest cannot be refused by the high-water mark.
     return send_frame(zmq::buffer(body), zmq::send_flags::none, false);
@@ -254,6 +259,7 @@ class ZmqEmitter final : public QueuedEmitter {
   std::set<std::string> allowed_;  // binary client public keys
   bool subscribed_ = false;
   std::string body_;
+  std::vector<std::uint32_t> order_;  // of the batch being sent
   log::RateLimit errors_, drops_;
   zmq::context_t ctx_;
   zmq::socket_t socket_;  // emitter thread only

@@ -226,16 +226,31 @@ def case_broker_restart(args, sample):
 def case_packed(args, broker, pcap, expected):
     out = os.path.join(args.workdir, "sub6.txt")
     sub = subscribe(broker.port, "dns/#", out)
-    _, c = run_stash53(args, f"tcp://127.0.0.1:{broker.port}?qos=1&events_per_message=10",
+    # flush_ms: all 14 events in one batch, so each topic is exactly one message.
+    _, c = run_stash53(args, f"tcp://127.0.0.1:{broker.port}?qos=1&events_per_message=10&flush_ms=500",
                        "-r", pcap)
     require(c["sent"] == len(expected), f"(6) counters {c}")
     # mosquitto_sub prints a payload's newlines as they are: a topic starts each message.
     got = stop_sub(sub, out, len(expected))
-    messages = sum(1 for l in got if l.startswith(b"dns/"))
-    events = [split_v(l)[1] if l.startswith(b"dns/") else l.decode() for l in got]
-    require(events == expected, f"(6) {len(events)} events in NDJSON, {len(expected)} expected")
-    require(messages < len(expected), f"(6) {messages} messages for {len(expected)} events")
-    print(f"ok (6) events_per_message=10: {len(events)} events in {messages} NDJSON messages")
+    messages = []  # [topic, [event, ...]]
+    for line in got:
+        if line.startswith(b"dns/"):
+            topic, first = split_v(line)
+            messages.append([topic, [first]])
+        else:
+            require(messages, f"(6) a payload line before any topic: {line[:80]!r}")
+            messages[-1][1].append(line.decode())
+    events = [json.loads(e) for _, evs in messages for e in evs]
+    want = [json.loads(e) for e in expected]
+    # A batch is packed per topic, so only each topic keeps its order: compare by n.
+    require(sorted(events, key=lambda e: e["n"]) == want,
+            f"(6) {len(events)} events in NDJSON, {len(expected)} expected")
+    require(all(len(evs) <= 10 for _, evs in messages), "(6) a message of more than 10 events")
+    require(all(t == f"dns/t/{json.loads(e)['qtype']}" for t, evs in messages for e in evs),
+            "(6) an event packed under another topic")
+    require(len(messages) == len({t for t, _ in messages}),
+            f"(6) {len(messages)} messages for {len({t for t, _ in messages})} topics: not packed by topic")
+    print(f"ok (6) events_per_message=10: {len(events)} events in {len(messages)} NDJSON messages, one per topic")
 
 
 def main():

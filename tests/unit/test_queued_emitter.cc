@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "emitters/emitter.h"
+#include "emitters/queued_emitter.h"
 
 using namespace stash53;
 using namespace std::chrono_literals;
@@ -82,6 +83,16 @@ BOOST_AUTO_TEST_CASE(config_errors_name_the_option) {
   BOOST_TEST(config_error("{type: stdout, queue_size: 0}").find("queue_size") != std::string::npos);
   BOOST_TEST(config_error("{type: stdout, colour: red}").find("colour (line 1): unknown key") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(packing_groups_a_batch_by_topic_keeping_each_topics_order) {
+  const std::vector<QueuedEvent> batch{
+      {"dns.A", "1"}, {"dns.MX", "2"}, {"dns.A", "3"}, {"dns.AAAA", "4"}, {"dns.MX", "5"}};
+  std::vector<std::uint32_t> order;
+  emitters::order_by_topic(batch, true, order);
+  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 2, 3, 1, 4}), boost::test_tools::per_element());
+  emitters::order_by_topic(batch, false, order);
+  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 1, 2, 3, 4}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
