@@ -23,7 +23,7 @@ struct QuotedKey {
 
 template <QuotedKey K>
 void key(EventWriter& w) {
-  w.raw({K.text, sizeof K.text}, rapidjson::kStringType);
+  w.quoted_key(K.text);
 }
 
 void write_sv(EventWriter& w, std::string_view s) {

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -16,11 +17,12 @@ namespace stash53::emitters {
 class EventWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
  public:
   using Writer::Writer;
-  /// Text that is already JSON (a quoted key made at compile time), copied in one go where
-  /// RawValue would copy it character by character.
-  void raw(std::string_view json, rapidjson::Type type) {
-    Prefix(type);
-    json.copy(os_->Push(json.size()), json.size());
+  /// An object key given quoted, as made at compile time: copied in one go (of a size known at
+  /// compile time) where RawValue would copy it character by character.
+  template <std::size_t N>
+  void quoted_key(const char (&quoted)[N]) {
+    Prefix(rapidjson::kStringType);
+    std::memcpy(os_->Push(N), quoted, N);
   }
   /// A string value of printable ASCII without '"' or '\\' (mnemonics, addresses, times):
   /// copied as it is, without RapidJSON's per-character escape check.
