@@ -7,7 +7,6 @@
 #include <chrono>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <mqtt/async_client.h>
 
 #include "common/log.h"
@@ -56,9 +55,9 @@ class MqttEmitter final : public QueuedEmitter {
     status_topic_ = "stash53/status/" + client_id_;
     o.read("status_topic", status_topic_, "a topic, or \"\" for no online/offline status");
 
-    const bool tls_scheme = broker_.starts_with("ssl://") || broker_.starts_with("wss://") ||
-                            broker_.starts_with("mqtts://");
-    if (o.has("tls") && !tls_scheme) o.fail("tls", "needs an ssl:// or wss:// broker");
+    tls_ = broker_.starts_with("ssl://") || broker_.starts_with("wss://") ||
+           broker_.starts_with("mqtts://");
+    if (o.has("tls") && !tls_) o.fail("tls", "needs an ssl:// or wss:// broker");
     auto tls = o.section("tls");
     std::string ca_file, cert_file, key_file;
     bool verify = true;
@@ -85,7 +84,7 @@ class MqttEmitter final : public QueuedEmitter {
     if (!password_.empty()) opts_.set_password(password_);
     if (!status_topic_.empty())
       opts_.set_will(mqtt::will_options(status_topic_, std::string("offline"), 1, true));
-    if (tls_scheme) {
+    if (tls_) {
       mqtt::ssl_options ssl;
       if (!ca_file.empty()) ssl.set_trust_store(ca_file);
       if (!cert_file.empty()) {
@@ -94,10 +93,9 @@ class MqttEmitter final : public QueuedEmitter {
       }
       ssl.set_enable_server_cert_auth(verify);
       ssl.set_verify(verify);  // the host name too, not just the chain
-      ssl.set_error_handler([this](const std::string& msg) {
-        const std::lock_guard lock(tls_error_mutex_);
-        tls_error_ = msg;
-      });
+      // No ssl.set_error_handler(): Paho C++ 1.2 hands the C library a pointer to the copy of
+      // the options that async_client::connect() takes by value, and the handshake calls it
+      // after that copy is gone (AddressSanitizer: stack-use-after-scope).
       opts_.set_ssl(std::move(ssl));
     }
     try {  // a malformed broker URI is a config error, found before anything runs
@@ -150,10 +148,6 @@ class MqttEmitter final : public QueuedEmitter {
   bool connect() override {
     // A fresh client per connection: nothing queued for the old one is sent twice by Paho.
     make_client();
-    {
-      const std::lock_guard lock(tls_error_mutex_);
-      tls_error_.clear();
-    }
     try {
       auto tok = client_->connect(opts_);
       // Paho gives up by itself after connect_timeout; the margin only covers its scheduling.
@@ -172,10 +166,7 @@ class MqttEmitter final : public QueuedEmitter {
   void report_connect_failure(const mqtt::exception& e) {
     if (!errors_.allow()) return;
     std::string why = e.what();
-    {
-      const std::lock_guard lock(tls_error_mutex_);
-      if (!tls_error_.empty()) why += " (TLS: " + tls_error_ + ")";
-    }
+    if (tls_) why += " (with TLS: check the broker's certificate against ca_file, and its name)";
     // CONNACK 4/5 (v3) or 0x86/0x87 (v5): the broker will keep refusing these credentials.
     const int rc = e.get_reason_code();
     if (rc == 4 || rc == 5 || rc == 0x86 || rc == 0x87)
@@ -311,7 +302,7 @@ class MqttEmitter final : public QueuedEmitter {
   std::string client_id_ = default_client_id();
   std::string username_, password_, status_topic_;
   int qos_ = 1;  // acknowledged: `sent` means the broker has it, a broker restart loses nothing
-  bool retain_ = false, clean_session_ = true;
+  bool retain_ = false, clean_session_ = true, tls_ = false;
   int keepalive_s_ = 30;
   int version_ = MQTTVERSION_3_1_1;
   int connect_timeout_ms_ = 5000, ack_timeout_ms_ = 10'000;
@@ -325,8 +316,6 @@ class MqttEmitter final : public QueuedEmitter {
   std::vector<std::uint32_t> order_;  // of the batch being sent
   const QueuedEvent* resume_data_ = nullptr;
   std::size_t resume_size_ = 0, resume_done_ = 0;
-  std::mutex tls_error_mutex_;
-  std::string tls_error_;  // set by Paho's thread during a TLS handshake
   log::RateLimit errors_, refusals_;
 };
 
