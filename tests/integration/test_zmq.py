@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import zmq
@@ -167,10 +168,24 @@ def test_curve(args, ctx):
         }, {"name": "console", "type": "stdout"}]}, f)  # JSON is YAML; stdout gives the expected
     out = os.path.join(args.workdir, "curve.out")
     err = os.path.join(args.workdir, "curve.err")
+    # The capture goes in through stdin, held open until the unknown client's handshake has
+    # been refused (bounded): read from a file, stash53 could finish before that handshake.
     with open(out, "wb") as o, open(err, "wb") as e:
-        proc = subprocess.Popen([args.stash53, "-c", config, "-r",
-                                 os.path.join(args.pcaps, "sample-udp4.pcap")], stdout=o, stderr=e)
+        proc = subprocess.Popen([args.stash53, "-c", config, "-r", "-"], stdin=subprocess.PIPE,
+                                stdout=o, stderr=e)
+    with open(os.path.join(args.pcaps, "sample-udp4.pcap"), "rb") as f:
+        proc.stdin.write(f.read())
+    proc.stdin.flush()
+
+    def close_after_refusal():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and b"Refused CURVE client" not in open(err, "rb").read():
+            time.sleep(0.05)
+        proc.stdin.close()
+    closer = threading.Thread(target=close_after_refusal, daemon=True)
+    closer.start()
     got, mon_events = collect(proc, [good, bad], monitor)
+    closer.join(15)
     events = finish(proc, out, err, "curve")
     check_messages("curve allowed client", got[good], events)
     require(not got[bad], f"curve: the unknown client received {len(got[bad])} messages")

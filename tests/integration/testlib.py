@@ -149,15 +149,19 @@ class Broker:
 
 def subscribe(port, topic, out_path, extra=(), probe_args=()):
     """Starts mosquitto_sub (-v, QoS 1) into out_path and returns once a probe published to
-    `topic`'s tree arrives, so nothing stash53 publishes afterwards can be missed."""
+    `topic`'s tree arrives, so nothing stash53 publishes afterwards can be missed. A listener
+    that is not up yet (a broker's second one) is waited for, not an error."""
+    cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic, "-v", "-q", "1",
+           *probe_args, *extra]
     out = open(out_path, "wb")
-    sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic,
-                            "-v", "-q", "1", *probe_args, *extra], stdout=out)
+    sub = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
     probe_topic = topic.replace("#", "probe")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
+        if sub.poll() is not None:  # connection refused: start it again
+            sub = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL)
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", probe_topic,
-                        "-m", "probe", "-q", "1", *probe_args], check=True)
+                        "-m", "probe", "-q", "1", *probe_args], stderr=subprocess.DEVNULL)
         time.sleep(0.2)
         with open(out_path, "rb") as f:
             if b"probe" in f.read():
