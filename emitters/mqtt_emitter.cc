@@ -114,8 +114,10 @@ class MqttEmitter final : public QueuedEmitter {
   /// option it names (the tls keys into the tls section).
   static const EmitterSpec& apply_url(const EmitterSpec& spec) {
     auto& o = *spec.options;
-    // Paho confirms a batch only ~25 ms after its last message; small batches leave it idle.
-    if (!o.has("batch_size")) o.set("batch_size", 2000);
+    // Each batch ends by waiting until its whole window (max_inflight) is acknowledged, with
+    // nothing new in flight meanwhile: with batches of only twice the window that idled a
+    // third of the time (QoS 1 at 68% of a bare Paho loop; 87% with 10 windows per batch).
+    if (!o.has("batch_size")) o.set("batch_size", 10000);
     std::string text;
     o.read("url", text, "tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1");
     if (text.empty()) return spec;

@@ -60,9 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static stash53::decode::Decoder tight{smallest_limits()};
   static CheckingSink sink;
   static DnsEvent ev;
-  // Capture time only moves forward across inputs; steps from 1 µs to ~36 min let the fuzzer
-  // reach every reassembly timeout.
-  static std::int64_t now_ns = 1'690'000'000'000'000'000;
+  // Capture time moves forward across inputs; steps from 1 µs to ~36 min let the fuzzer reach
+  // every reassembly timeout. After some 10^7 inputs it would pass the int64 range: it jumps
+  // back to the start instead, as merged captures jump back in time.
+  constexpr std::int64_t kStartNs = 1'690'000'000'000'000'000, kWrapNs = 9'000'000'000'000'000'000;
+  static std::int64_t now_ns = kStartNs;
   if (size < 2) return 0;
   const int dlt = kDlts[data[0] & 7];
   stash53::decode::Decoder& decoder = data[0] & 8 ? tight : roomy;
@@ -75,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         hit ? static_cast<std::size_t>(static_cast<const std::uint8_t*>(hit) - rest.data())
             : rest.size();
     stash53::capture::Packet pkt;
+    if (now_ns > kWrapNs - step_ns) now_ns = kStartNs;
     now_ns += step_ns;
     pkt.ts_ns = now_ns;
     pkt.bytes = rest.first(len);
