@@ -30,8 +30,7 @@ void write_sv(EventWriter& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-void write_address(EventWriter& w, const decode::IpAddress& a,
-                   bool ipv6, std::string& scratch) {
+void write_address(EventWriter& w, const decode::IpAddress& a, bool ipv6, std::string& scratch) {
   scratch.clear();
   if (ipv6)
     decode::text::append_ipv6(scratch, a.bytes);

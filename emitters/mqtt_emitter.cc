@@ -2,12 +2,12 @@
 // event ("dns/{nsid}/{qtype}"). A batch is done once every message of it is acknowledged (QoS 1/2)
 // or written out (QoS 0); a lost connection resends only the unacknowledged rest, so delivery is
 // at least once. The base class reconnects (with backoff, counted); Paho's own reconnect is off.
+#include <mqtt/async_client.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <deque>
 #include <memory>
-#include <mqtt/async_client.h>
 
 #include "common/log.h"
 #include "emitters/queued_emitter.h"

@@ -38,8 +38,9 @@ void order_by_topic(std::span<const QueuedEvent> batch, bool group,
   order.resize(batch.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   if (group)
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::uint32_t a, std::uint32_t b) { return batch[a].topic < batch[b].topic; });
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return batch[a].topic < batch[b].topic;
+    });
 }
 
 QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
@@ -69,7 +70,8 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
   // The pipeline serialises each event once per format; the standard JSON event is the only one.
   std::string format = "json";
   o.read("format", format, "json");
-  if (format != "json") o.fail("format", "expected json (the standard event), got '" + format + "'");
+  if (format != "json")
+    o.fail("format", "expected json (the standard event), got '" + format + "'");
   std::string when_full = "auto";
   o.read("when_full", when_full, "drop, block or auto");
   if (when_full == "auto")

@@ -183,8 +183,7 @@ class ZmqEmitter final : public QueuedEmitter {
       for (const auto i : events) (body_ += batch[i].json) += '\n';
       body = body_;
     }
-    if (!send_frame(zmq::buffer(first.topic), zmq::send_flags::sndmore, true))
-      return false;
+    if (!send_frame(zmq::buffer(first.topic), zmq::send_flags::sndmore, true)) return false;
     // Once the first frame is in, the rest cannot be refused by the high-water mark.
     return send_frame(zmq::buffer(body), zmq::send_flags::none, false);
   }

@@ -90,9 +90,11 @@ BOOST_AUTO_TEST_CASE(packing_groups_a_batch_by_topic_keeping_each_topics_order) 
       {"dns.A", "1"}, {"dns.MX", "2"}, {"dns.A", "3"}, {"dns.AAAA", "4"}, {"dns.MX", "5"}};
   std::vector<std::uint32_t> order;
   emitters::order_by_topic(batch, true, order);
-  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 2, 3, 1, 4}), boost::test_tools::per_element());
+  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 2, 3, 1, 4}),
+             boost::test_tools::per_element());
   emitters::order_by_topic(batch, false, order);
-  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 1, 2, 3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(order == (std::vector<std::uint32_t>{0, 1, 2, 3, 4}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
