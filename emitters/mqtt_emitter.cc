@@ -191,20 +191,17 @@ class MqttEmitter final : public QueuedEmitter {
     order_by_topic(batch, events_per_message_ > 1, order_);
     for (std::size_t i = done; i < order_.size();) {
       const QueuedEvent& first = batch[order_[i]];
-      std::size_t j = i + 1;
+      const std::size_t n = topic_run(batch, order_, i, events_per_message_);
       const void* payload = first.json.data();
       std::size_t size = first.json.size();
-      if (events_per_message_ > 1) {  // NDJSON: events of one topic, one per line
+      if (events_per_message_ > 1) {
         pack_.clear();
-        for (pack_.append(first.json) += '\n'; j < order_.size() && j - i < events_per_message_ &&
-                                               batch[order_[j]].topic == first.topic;
-             ++j)
-          pack_.append(batch[order_[j]].json) += '\n';
+        append_ndjson(batch, std::span<const std::uint32_t>(order_).subspan(i, n), pack_);
         payload = pack_.data();
         size = pack_.size();
       }
-      if (!publish(first.topic, payload, size, j - i)) return retry_from(batch);
-      i = j;
+      if (!publish(first.topic, payload, size, n)) return retry_from(batch);
+      i += n;
     }
     while (!inflight_.empty())
       if (!settle_oldest()) return retry_from(batch);

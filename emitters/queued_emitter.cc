@@ -43,6 +43,18 @@ void order_by_topic(std::span<const QueuedEvent> batch, bool group,
     });
 }
 
+std::size_t topic_run(std::span<const QueuedEvent> batch, std::span<const std::uint32_t> order,
+                      std::size_t i, std::size_t max) {
+  std::size_t n = 1;
+  while (n < max && i + n < order.size() && batch[order[i + n]].topic == batch[order[i]].topic) ++n;
+  return n;
+}
+
+void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint32_t> indices,
+                   std::string& out) {
+  for (const auto i : indices) (out += batch[i].json) += '\n';
+}
+
 QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
                              std::string_view default_topic)
     : name_(spec.name),

@@ -22,6 +22,12 @@ namespace stash53::emitters {
 /// otherwise as queued. The same batch always gives the same order.
 void order_by_topic(std::span<const QueuedEvent> batch, bool group,
                     std::vector<std::uint32_t>& order);
+/// How many events from order[i] on share its topic, at most `max`: one message's worth.
+std::size_t topic_run(std::span<const QueuedEvent> batch, std::span<const std::uint32_t> order,
+                      std::size_t i, std::size_t max);
+/// Appends the events at `indices` of `batch` to `out` as NDJSON, one line each.
+void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint32_t> indices,
+                   std::string& out);
 
 class QueuedEmitter : public Emitter {
  public:

@@ -147,10 +147,7 @@ class ZmqEmitter final : public QueuedEmitter {
     read_subscriptions();
     order_by_topic(batch, per_message_ > 1, order_);
     for (std::size_t i = 0; i < order_.size();) {
-      std::size_t n = 1;
-      while (n < per_message_ && i + n < order_.size() &&
-             batch[order_[i + n]].topic == batch[order_[i]].topic)
-        ++n;
+      const std::size_t n = topic_run(batch, order_, i, per_message_);
       if (!publish(batch, std::span<const std::uint32_t>(order_).subspan(i, n))) {
         count_dropped(batch.size() - i);
         if (drops_.allow())
@@ -180,7 +177,7 @@ class ZmqEmitter final : public QueuedEmitter {
     std::string_view body = first.json;
     if (per_message_ > 1) {
       body_.clear();
-      for (const auto i : events) (body_ += batch[i].json) += '\n';
+      append_ndjson(batch, events, body_);
       body = body_;
     }
     if (!send_frame(zmq::buffer(first.topic), zmq::send_flags::sndmore, true)) return false;

@@ -14,7 +14,6 @@ Usage: test_fanout.py --stash53 PATH --sample PCAP --pcaps DIR --workdir DIR
 import argparse
 import json
 import os
-import re
 import struct
 import subprocess
 import sys
@@ -22,13 +21,13 @@ import threading
 import time
 
 import zmq
-from testlib import Broker, Failure, RedisServer, Resp, free_port, require, stop_sub, subscribe
+from testlib import (Broker, Failure, RedisServer, Resp, emitter_counters, free_port, require,
+                     stop_sub, subscribe)
 
 PACKETS = 1500           # written to stdin over PACKETS / RATE seconds
 RATE = 500               # packets per second
 KILL_AT = PACKETS // 3   # the server dies after this packet
 MAX_LATENCY_S = 1.0      # a stalled emitter would hold events for seconds (timeouts, backoff)
-COUNTERS_RE = r"\| {} queued=(\d+) sent=(\d+) filtered=\d+ dropped-full=(\d+) dropped-error=(\d+)"
 
 
 def read_pcap(path):
@@ -102,12 +101,6 @@ def mqtt_events(lines):
         t, topic, body = line.decode().split(" ", 2)
         out.append((float(t), topic, json.loads(body)))
     return out
-
-
-def counters(stderr, name):
-    m = re.findall(COUNTERS_RE.format(re.escape(name)), stderr)
-    require(m, f"no counters of emitter {name} in stderr:\n{stderr[-3000:]}")
-    return dict(zip(("queued", "sent", "full", "error"), map(int, m[-1])))
 
 
 def case_same_events(a, redis, broker, ctx):
@@ -197,9 +190,9 @@ def check_survivor(label, got, written, killed_at):
 
 
 def check_victim(label, c):
-    require(c["queued"] + c["full"] == PACKETS, f"{label}: queued+dropped-full {c} != {PACKETS}")
-    require(c["sent"] + c["error"] == c["queued"], f"{label}: sent+dropped-error != queued: {c}")
-    require(c["full"] > 0, f"{label}: its queue of 200 never filled after the kill: {c}")
+    require(c["queued"] + c["dropped_full"] == PACKETS, f"{label}: queued+dropped-full {c} != {PACKETS}")
+    require(c["sent"] + c["dropped_error"] == c["queued"], f"{label}: sent+dropped-error != queued: {c}")
+    require(c["dropped_full"] > 0, f"{label}: its queue of 200 never filled after the kill: {c}")
     require(c["sent"] >= KILL_AT - 200, f"{label}: only {c['sent']} sent before the kill")
 
 
@@ -224,10 +217,10 @@ def case_redis_dies(a, ctx):
         broker.stop()
     z = check_survivor("zmq", [(t, e) for t, _, e in zmq_got], written, killed_at)
     m = check_survivor("mqtt", [(t, e) for t, _, e in mqtt], written, killed_at)
-    r = counters(err, "redis")
+    r = emitter_counters(err, "redis")
     check_victim("redis", r)
-    print(f"ok   redis-server killed: {z}; {m}; redis sent={r['sent']} dropped-full={r['full']} "
-          f"dropped-error={r['error']}")
+    print(f"ok   redis-server killed: {z}; {m}; redis sent={r['sent']} dropped-full={r['dropped_full']} "
+          f"dropped-error={r['dropped_error']}")
 
 
 def case_mosquitto_dies(a, ctx):
@@ -251,10 +244,10 @@ def case_mosquitto_dies(a, ctx):
         broker.stop()
     z = check_survivor("zmq", [(t, e) for t, _, e in zmq_got], written, killed_at)
     r = check_survivor("redis channel", redis_got, written, killed_at)
-    m = counters(err, "mqtt")
+    m = emitter_counters(err, "mqtt")
     check_victim("mqtt", m)
-    print(f"ok   mosquitto killed: {z}; {r}; mqtt sent={m['sent']} dropped-full={m['full']} "
-          f"dropped-error={m['error']}")
+    print(f"ok   mosquitto killed: {z}; {r}; mqtt sent={m['sent']} dropped-full={m['dropped_full']} "
+          f"dropped-error={m['dropped_error']}")
 
 
 def main():

@@ -18,27 +18,21 @@ Each broker runs from WORKDIR on a free 127.0.0.1 port and is stopped by PID at 
 import argparse
 import json
 import os
-import re
 import signal
 import struct
 import subprocess
 import sys
 import time
-from testlib import Broker, Failure, free_port, require, stop_sub, subscribe
+from testlib import (Broker, Failure, emitter_counters, free_port, require, stop_sub,
+                     subscribe)
 
-SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| mqtt queued=(\d+) sent=(\d+) filtered=\d+ "
-                        r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
 RESTART_MESSAGES = 30_000  # enough to be mid-stream when the broker stops, yet well under 90 s
 
 
 def run_stash53(args, url, *extra, timeout=60):
     r = subprocess.run([args.stash53, "-N", "t", "--mqtt", url, *extra], capture_output=True,
                        timeout=timeout)
-    m = SUMMARY_RE.search(r.stderr.decode())
-    require(m, f"no counters summary; status {r.returncode}, stderr: {r.stderr.decode()[-2000:]}")
-    emitted, queued, sent, full, err, reconnects = map(int, m.groups())
-    return r, dict(emitted=emitted, queued=queued, sent=sent, dropped_full=full,
-                   dropped_error=err, reconnects=reconnects)
+    return r, emitter_counters(r.stderr.decode(errors="replace"), "mqtt")
 
 
 def stdout_events(args, pcap):
@@ -208,9 +202,8 @@ def case_broker_restart(args, sample):
         time.sleep(1)
         broker.start()
         _, err = proc.communicate(timeout=60)
-        m = SUMMARY_RE.search(err.decode())
-        require(m, f"(5) no summary: {err.decode()[-2000:]}")
-        emitted, _, sent, _, dropped, reconnects = map(int, m.groups())
+        c = emitter_counters(err.decode(errors="replace"), "mqtt")
+        emitted, dropped, reconnects = c["emitted"], c["dropped_error"], c["reconnects"]
         got = stop_sub(sub, out, emitted, settle=20)
         ns = {json.loads(split_v(l)[1])["n"] for l in got}
         require(reconnects >= 1, f"(5) the restart went unnoticed: reconnects={reconnects}")

@@ -13,16 +13,13 @@ Usage: test_redis.py --stash53 PATH --pcaps DIR --workdir DIR
 import argparse
 import json
 import os
-import re
 import signal
 import struct
 import subprocess
 import sys
 import time
-from testlib import Failure, RedisServer, Resp, free_port, require
+from testlib import Failure, RedisServer, Resp, emitter_counters, free_port, require
 
-SUMMARY_RE = re.compile(r"\bemitted=(\d+)\b.*\| redis queued=(\d+) sent=(\d+) filtered=\d+ "
-                        r"dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
 # Logstash's redis input (data_type => list) takes batch_count events at a time, atomically.
 LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
                 "redis.call('ltrim', KEYS[1], ARGV[1], -1); return r")
@@ -38,11 +35,7 @@ def run_stash53(args, stash53, timeout=30):
 
 
 def summary(stderr):
-    m = SUMMARY_RE.findall(stderr)
-    require(m, f"no redis counters in stderr:\n{stderr}")
-    emitted, queued, sent, full, error, reconnects = map(int, m[-1])
-    return dict(emitted=emitted, queued=queued, sent=sent, full=full, error=error,
-                reconnects=reconnects)
+    return emitter_counters(stderr, "redis")
 
 
 def logstash_read(c, key, limit=10_000_000):
@@ -68,7 +61,7 @@ def case_lists(stash53, pcap, port, c):
     _, err = run_stash53(["-r", pcap, "-N", "t1", "--redis",
                           f"redis://127.0.0.1:{port}?key=dns:{{nsid}}"], stash53)
     s = summary(err)
-    require(s["sent"] == len(expected) and s["error"] == 0, f"lists: counters {s}")
+    require(s["sent"] == len(expected) and s["dropped_error"] == 0, f"lists: counters {s}")
     require(c.cmd("KEYS", "*") == [b"dns:t1"], f"lists: keys {c.cmd('KEYS', '*')}")
     got = logstash_read(c, "dns:t1")
     require(got == expected, f"lists: {len(got)} events read back differ from the "
@@ -134,11 +127,11 @@ def case_auth(stash53, pcap, workdir, expected):
         require("refused AUTH" in err and "WRONGPASS" in err,
                 f"wrong password: no clear error on stderr:\n{err}")
         s = summary(err)
-        require(s["sent"] == 0 and s["error"] == len(expected),
+        require(s["sent"] == 0 and s["dropped_error"] == len(expected),
                 f"wrong password: counters {s}, expected dropped-error={len(expected)}")
         require(c.cmd("DBSIZE") == 0, "wrong password: something was stored")
         line = next(x for x in err.splitlines() if "WRONGPASS" in x)
-        print(f"ok auth wrong password: {s['error']} events dropped-error; {line}")
+        print(f"ok auth wrong password: {s['dropped_error']} events dropped-error; {line}")
         c.close()
     finally:
         server.stop()
@@ -231,12 +224,12 @@ def check_outage(got, err, messages):
     # At least once: a pipelined command in flight at the kill may be stored and sent again.
     print(f"outage: {len(got) - len(distinct)} duplicates (resent after the kill)")
     require(s["sent"] == len(distinct), f"outage: sent={s['sent']} but {len(distinct)} in Redis")
-    require(s["queued"] - s["sent"] == s["error"], f"outage: queued - sent != dropped-error: {s}")
-    require(s["full"] + s["error"] + s["sent"] == s["emitted"],
+    require(s["queued"] - s["sent"] == s["dropped_error"], f"outage: queued - sent != dropped-error: {s}")
+    require(s["dropped_full"] + s["dropped_error"] + s["sent"] == s["emitted"],
             f"outage: dropped-full + dropped-error + sent != emitted: {s}")
     missing = sorted(set(range(1, messages + 1)) - distinct)
-    require(len(missing) == s["full"] + s["error"],
-            f"outage: {len(missing)} n missing, counters say {s['full'] + s['error']}")
+    require(len(missing) == s["dropped_full"] + s["dropped_error"],
+            f"outage: {len(missing)} n missing, counters say {s['dropped_full'] + s['dropped_error']}")
     runs, start = [], None
     for i, n in enumerate(missing):
         if start is None:

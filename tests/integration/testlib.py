@@ -1,6 +1,7 @@
 """What the integration tests share: failing with a message, free loopback ports, and the
 real servers (redis-server, mosquitto) they start and stop by PID."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,6 +15,16 @@ class Failure(Exception):
 def require(cond, msg):
     if not cond:
         raise Failure(msg)
+
+
+def emitter_counters(stderr, name):
+    """The counters of emitter `name`, and the `emitted` total, from stash53's last stats line."""
+    line = re.compile(rf"\bemitted=(\d+)\b.*\| {re.escape(name)} queued=(\d+) sent=(\d+) "
+                      r"filtered=\d+ dropped-full=(\d+) dropped-error=(\d+) reconnects=(\d+)")
+    m = line.findall(stderr)
+    require(m, f"no counters of emitter {name} in stderr:\n{stderr[-3000:]}")
+    keys = ("emitted", "queued", "sent", "dropped_full", "dropped_error", "reconnects")
+    return dict(zip(keys, map(int, m[-1])))
 
 
 def free_port():

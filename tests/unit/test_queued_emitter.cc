@@ -92,6 +92,14 @@ BOOST_AUTO_TEST_CASE(packing_groups_a_batch_by_topic_keeping_each_topics_order) 
   emitters::order_by_topic(batch, true, order);
   BOOST_TEST(order == (std::vector<std::uint32_t>{0, 2, 3, 1, 4}),
              boost::test_tools::per_element());
+  // Messages: dns.A ×2, dns.AAAA, dns.MX ×2; at most 1 event each with events_per_message 1.
+  BOOST_TEST(emitters::topic_run(batch, order, 0, 10) == 2u);
+  BOOST_TEST(emitters::topic_run(batch, order, 0, 1) == 1u);
+  BOOST_TEST(emitters::topic_run(batch, order, 2, 10) == 1u);
+  BOOST_TEST(emitters::topic_run(batch, order, 3, 10) == 2u);
+  std::string ndjson;
+  emitters::append_ndjson(batch, std::span<const std::uint32_t>(order).subspan(3, 2), ndjson);
+  BOOST_TEST(ndjson == "2\n5\n");
   emitters::order_by_topic(batch, false, order);
   BOOST_TEST(order == (std::vector<std::uint32_t>{0, 1, 2, 3, 4}),
              boost::test_tools::per_element());
