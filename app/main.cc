@@ -8,12 +8,13 @@
 #include <optional>
 #include <thread>
 
+#include "app/components.h"
 #include "app/pipeline.h"
 #include "capture/pcap_source.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "emitters/emitter.h"
-#include "enrich/enricher.h"
+#include "event/fields.h"
 
 namespace stash53::app {
 namespace {
@@ -26,6 +27,8 @@ struct CommandLine {
   int snaplen = 0, buffer_mb = 0;
   std::vector<int> ports;
   std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
+  std::vector<std::string> geoip_dbs, no_enrich;
+  bool anonymize = false, list_fields = false;
   unsigned stats_interval_s = 0;
   bool stats_interval_given = false;
   unsigned drain_ms = 10'000;
@@ -52,27 +55,6 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   // packets are all seen; live capture keeps the kernel from copying what is not DNS.
   if (!cfg.bpf_given && c.file.empty()) c.bpf = config::default_live_filter(cfg.decode.ports);
 
-  if (!cl.nsid.empty()) {
-    auto it = std::find_if(cfg.enrich.begin(), cfg.enrich.end(),
-                           [](const auto& e) { return e.type == "nsid"; });
-    if (it == cfg.enrich.end() && !cfg.enrich_given) {
-      // The defaults are built later; make nsid explicit so the label reaches it.
-      for (const auto& type : enrich::default_enrichers()) {
-        YAML::Node n(YAML::NodeType::Map);
-        cfg.enrich.push_back({type, "", config::OptionReader(n, "enrich(default " + type + ")")});
-      }
-      cfg.enrich_given = true;
-      it = std::find_if(cfg.enrich.begin(), cfg.enrich.end(),
-                        [](const auto& e) { return e.type == "nsid"; });
-    }
-    if (it == cfg.enrich.end()) {
-      YAML::Node n(YAML::NodeType::Map);
-      cfg.enrich.push_back({"nsid", "", config::OptionReader(n, "-N")});
-      it = std::prev(cfg.enrich.end());
-    }
-    it->options.set("label", cl.nsid);
-  }
-
   std::vector<config::ComponentConfig> cli_emitters;
   if (cl.to_stdout) {
     YAML::Node n(YAML::NodeType::Map);
@@ -97,11 +79,16 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     YAML::Node n(YAML::NodeType::Map);
     cfg.emitters.push_back({"stdout", "stdout", config::OptionReader(n, "default stdout")});
   }
-  if (cfg.enrich.empty() && !cfg.enrich_given)
-    for (const auto& type : enrich::default_enrichers()) {
-      YAML::Node n(YAML::NodeType::Map);
-      cfg.enrich.push_back({type, "", config::OptionReader(n, "enrich(default " + type + ")")});
-    }
+}
+
+// The enricher flags, as changes to the enricher list.
+EnrichOverrides enrich_overrides(const CommandLine& cl) {
+  EnrichOverrides o;
+  if (!cl.nsid.empty()) o.set.push_back({"nsid", "label", YAML::Node(cl.nsid)});
+  if (!cl.geoip_dbs.empty()) o.set.push_back({"geoip", "databases", YAML::Node(cl.geoip_dbs)});
+  if (cl.anonymize) o.set.push_back({"privacy", "client", YAML::Node("truncate")});
+  o.disabled = cl.no_enrich;
+  return o;
 }
 
 int run(int argc, char** argv) {
@@ -152,6 +139,13 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(0, 86400));
   cli.add_option("--drain-ms", cl.drain_ms,
                  "At shutdown, how long emitters may take to deliver queued events (default 10000)");
+  cli.add_option("--geoip-db", cl.geoip_dbs,
+                 "GeoIP/ASN database (MaxMind or ip-location-db MMDB) for the geoip enricher; "
+                 "repeatable, replaces the configured ones");
+  cli.add_flag("--anonymize", cl.anonymize,
+               "Truncate client addresses (/24, /56) in every output (enricher privacy)");
+  cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)");
+  cli.add_flag("--list-fields", cl.list_fields, "Print the event's field catalogue and exit");
   cli.add_option("--log-level", cl.log_level, "trace, debug, info, warn, error or off");
   cli.add_flag("--check-config", cl.check_config,
                "Check the config and flags, build every component, connect nothing, exit");
@@ -161,6 +155,10 @@ int run(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : kExitConfig;
   }
 
+  if (cl.list_fields) {
+    std::cout << event::Catalogue::instance().markdown_table();
+    return 0;
+  }
   try {
     log::init(cl.log_level);
   } catch (const std::exception& e) {
@@ -178,8 +176,7 @@ int run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a closed stdout is a write error, not a silent death
 
   config::Config cfg;
-  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
-  std::vector<std::unique_ptr<emitters::Emitter>> emitters;
+  Components parts;
   try {
     cfg = config::load_config(cl.config_file);
     apply_overrides(cl, cfg);
@@ -187,21 +184,17 @@ int run(int argc, char** argv) {
       throw config::ConfigError(
           "nothing to capture: give -i INTERFACE or -r FILE (or capture.interface / "
           "capture.file in the config)");
-    for (auto& e : cfg.enrich) {
-      enrichers.push_back(enrich::make_enricher(e.type, e.options));
-      e.options.finish();
-    }
-    const bool offline = !cfg.capture.file.empty();
-    for (auto& e : cfg.emitters) {
-      emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline}));
-      e.options.finish();
-    }
+    parts = build_components(cfg, enrich_overrides(cl));
   } catch (const config::ConfigError& e) {
     log::error("config", "{}", e.what());
     return kExitConfig;
+  } catch (const std::exception& e) {  // a database that cannot be opened
+    log::error("enrich", "{}.", e.what());
+    return kExitConfig;
   }
+  auto& emitters = parts.emitters;
   if (cl.check_config) {
-    std::cout << "stash53: configuration OK (" << enrichers.size() << " enrichers, "
+    std::cout << "stash53: configuration OK (" << parts.enrichers.size() << " enrichers, "
               << emitters.size() << " emitters)\n";
     return 0;
   }
@@ -215,7 +208,10 @@ int run(int argc, char** argv) {
   }
   for (auto& em : emitters) em->start();
 
-  Pipeline pipeline(*source, cfg.decode, std::move(enrichers), emitters);
+  Pipeline pipeline(*source, cfg.decode, std::move(parts.enrichers), emitters);
+  MetricRegistry metrics;
+  pipeline.register_metrics(metrics);
+  for (const auto& em : emitters) em->register_metrics(metrics);
   const pthread_t main_thread = pthread_self();
   bool source_ok = true;
   std::thread pipe_thread([&] {
@@ -240,7 +236,7 @@ int run(int argc, char** argv) {
     if (sig < 0) {
       if (errno != EAGAIN) continue;  // EINTR
       if (phase == Phase::Running) {
-        log::info("stats", "{}", pipeline.stats_line());
+        log::info("stats", "{}", metrics.stats_line());
       } else {
         log::warn("main", "Emitters still busy after {} ms; stopping them.", cl.drain_ms);
         for (auto& em : emitters) em->stop(std::chrono::milliseconds(0));
@@ -257,7 +253,7 @@ int run(int argc, char** argv) {
   }
   pipe_thread.join();
   for (auto& em : emitters) em->stop(drain);
-  log::info("stats", "{}", pipeline.stats_line());
+  log::info("stats", "{}", metrics.stats_line());
   return source_ok ? 0 : 1;
 }
 

@@ -1,7 +1,5 @@
 #include "app/pipeline.h"
 
-#include <fmt/format.h>
-
 #include "common/log.h"
 #include "common/thread_name.h"
 
@@ -60,44 +58,16 @@ void Pipeline::snapshot_source_stats() noexcept {
     interface_dropped_.add(s.interface_dropped - interface_dropped_.get());
 }
 
-std::string Pipeline::stats_line() const {
-  const auto& c = decoder_.counters();
-  std::string line = fmt::format("packets={}", c.packets.get());
-  for (std::size_t k = 1; k < c.by_kind.size(); ++k)  // 0 is "dns", shown as messages
-    if (const auto v = c.by_kind[k].get())
-      line += fmt::format(" {}={}", decode::packet_kind_name(static_cast<decode::PacketKind>(k)), v);
-  if (const auto v = c.tcp_no_payload.get()) line += fmt::format(" tcp-no-payload={}", v);
-  const auto& f = decoder_.fragment_counters();
-  if (const auto v = f.reassembled.get()) line += fmt::format(" frag-reassembled={}", v);
-  for (std::size_t d = 0; d < f.dropped.size(); ++d)
-    if (const auto v = f.dropped[d].get())
-      line += fmt::format(" {}={}", decode::fragment_drop_name(static_cast<decode::FragmentDrop>(d)), v);
-  for (std::size_t e = 0; e < static_cast<std::size_t>(decode::TcpEvent::kCount); ++e)
-    if (const auto v = decoder_.tcp().count(static_cast<decode::TcpEvent>(e)))
-      line += fmt::format(" {}={}", decode::tcp_event_name(static_cast<decode::TcpEvent>(e)), v);
-  line += fmt::format(" messages={}", c.messages.get());
-  std::uint64_t malformed = 0;
-  std::string reasons;
-  for (std::size_t m = 1; m < c.malformed.size(); ++m)
-    if (const auto v = c.malformed[m].get()) {
-      malformed += v;
-      reasons += fmt::format("{}{}={}", reasons.empty() ? "" : ",",
-                             decode::malformed_name(static_cast<decode::Malformed>(m)), v);
-    }
-  line += fmt::format(" malformed={}", malformed);
-  if (!reasons.empty()) line += " (" + reasons + ")";
-  line += fmt::format(" emitted={}", emitted_.get());
-  if (const auto v = kernel_dropped_.get()) line += fmt::format(" pcap-dropped={}", v);
-  if (const auto v = interface_dropped_.get()) line += fmt::format(" if-dropped={}", v);
-  for (const auto& em : emitters_) {
-    const auto s = em->stats();
-    line += fmt::format(
-        " | {} queued={} sent={} filtered={} dropped-full={} dropped-error={} reconnects={} "
-        "depth={}",
-        em->name(), s.queued, s.sent, s.filtered, s.dropped_full, s.dropped_error, s.reconnects,
-        s.depth);
-  }
-  return line;
+void Pipeline::register_metrics(MetricRegistry& r) const {
+  decoder_.register_metrics(r);
+  r.add({"", "", "emitted", {}, "events handed to the emitters"}, emitted_);
+  r.add({"", "", "pcap-dropped", {}, "packets the kernel dropped (pcap_stats ps_drop, live)",
+         MetricType::Counter, true},
+        kernel_dropped_);
+  r.add({"", "", "if-dropped", {}, "packets the interface dropped (pcap_stats ps_ifdrop, live)",
+         MetricType::Counter, true},
+        interface_dropped_);
+  for (const auto& e : enrichers_) e->register_metrics(r);
 }
 
 }  // namespace stash53::app

@@ -1,13 +1,13 @@
 #pragma once
 // The pipeline thread: source → decoder → enrichers → formatter → every emitter's queue.
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "capture/source.h"
 #include "common/counter.h"
+#include "common/metrics.h"
 #include "decode/decoder.h"
 #include "emitters/emitter.h"
 #include "emitters/format_json.h"
@@ -26,8 +26,9 @@ class Pipeline final : public decode::MessageSink {
   bool run() noexcept;
   void on_message(decode::DnsEvent& ev) noexcept override;
 
-  /// One line of every counter that is not zero, e.g. for the periodic stats. Any thread.
-  [[nodiscard]] std::string stats_line() const;
+  /// Registers the capture's, the decoder's and its own counters (before the enrichers' and
+  /// emitters', which are downstream of them).
+  void register_metrics(MetricRegistry& registry) const;
 
  private:
   void snapshot_source_stats() noexcept;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "app/pipeline.h"
-#include "enrich/enrichers.h"
+#include "enrich/enricher.h"
 
 using namespace stash53;
 
@@ -96,9 +96,12 @@ double run_pipeline(const Capture& c, std::uint64_t& messages) {
   if (const char* f = std::getenv("FLUSH_MS")) null_opts["flush_ms"] = std::atoi(f);
   config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
   std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
-  enrichers.push_back(std::make_unique<enrich::RcodeEnricher>());
-  enrichers.push_back(std::make_unique<enrich::TldEnricher>());
-  enrichers.push_back(std::make_unique<enrich::NsidEnricher>(nsid_reader));
+  for (const auto& type : enrich::default_enrichers()) {
+    YAML::Node n(YAML::NodeType::Map);
+    config::OptionReader o(n, type);
+    auto e = enrich::make_enricher({type, type == "nsid" ? &nsid_reader : &o, true});
+    if (e) enrichers.push_back(std::move(e));
+  }
   std::vector<std::unique_ptr<emitters::Emitter>> emitters;
   emitters.push_back(emitters::make_emitter({"null", "null", &null_reader, true}));
   emitters[0]->start();

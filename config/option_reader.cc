@@ -18,6 +18,21 @@ bool OptionReader::has(const std::string& key) const {
   return v.IsDefined() && !v.IsNull();
 }
 
+std::vector<std::string> OptionReader::keys() const {
+  std::vector<std::string> out;
+  for (const auto& kv : node_) out.push_back(kv.first.as<std::string>());
+  return out;
+}
+
+void OptionReader::read_list(const std::string& key, std::vector<std::string>& field,
+                             std::string_view expected) {
+  if (has(key) && node_[key].IsScalar()) {
+    field.assign(1, convert<std::string>(key, expected));
+    return;
+  }
+  read(key, field, expected);
+}
+
 std::string OptionReader::where(const std::string& key) const {
   std::string s = "config: " + (path_.empty() ? key : path_ + "." + key);
   const YAML::Node v = node_[key];

@@ -39,6 +39,10 @@ class OptionReader {
   void read_range(const std::string& key, T& field, long long lo, long long hi);
 
   [[nodiscard]] bool has(const std::string& key) const;
+  /// The keys present, in file order.
+  [[nodiscard]] std::vector<std::string> keys() const;
+  /// Reads a value given as one string or as a list of strings.
+  void read_list(const std::string& key, std::vector<std::string>& field, std::string_view expected);
   /// The nested mapping under `key` (empty if absent).
   [[nodiscard]] OptionReader section(const std::string& key);
   /// The mappings of the list under `key`, named `<path>.<key>[i]`.

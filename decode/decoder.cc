@@ -32,6 +32,31 @@ Decoder::Decoder(const DecodeOptions& options)
   for (const auto p : options.ports) ports_.add(p);
 }
 
+void Decoder::register_metrics(MetricRegistry& r) const {
+  auto add = [&r](std::string_view name, const char* help, const Counter& c, bool hide_zero) {
+    r.add({"", "", std::string(name), {}, help, MetricType::Counter, hide_zero}, c);
+  };
+  add("packets", "packets seen", counters_.packets, false);
+  for (std::size_t k = 1; k < counters_.by_kind.size(); ++k)  // 0 is "dns", shown as messages
+    add(packet_kind_name(static_cast<PacketKind>(k)), "packets without DNS, by reason",
+        counters_.by_kind[k], true);
+  add("tcp-no-payload", "TCP control segments (SYN, ACK, FIN, RST without data)",
+      counters_.tcp_no_payload, true);
+  const auto& f = fragments_.counters();
+  add("frag-reassembled", "IP datagrams reassembled from fragments", f.reassembled, true);
+  for (std::size_t d = 0; d < f.dropped.size(); ++d)
+    add(fragment_drop_name(static_cast<FragmentDrop>(d)), "fragmented datagrams given up",
+        f.dropped[d], true);
+  for (std::size_t e = 0; e < static_cast<std::size_t>(TcpEvent::kCount); ++e)
+    add(tcp_event_name(static_cast<TcpEvent>(e)), "TCP stream events",
+        tcp_.counter(static_cast<TcpEvent>(e)), true);
+  add("messages", "DNS messages decoded", counters_.messages, false);
+  for (std::size_t m = 1; m < counters_.malformed.size(); ++m)
+    r.add({"", "", "malformed", {{"reason", std::string(malformed_name(static_cast<Malformed>(m)))}},
+           "messages that did not decode cleanly, by reason"},
+          counters_.malformed[m]);
+}
+
 void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink) noexcept {
   counters_.packets.add();
   fragments_.expire(pkt.ts_ns);

@@ -7,6 +7,7 @@
 
 #include "capture/source.h"
 #include "common/counter.h"
+#include "common/metrics.h"
 #include "decode/dns_event.h"
 #include "decode/ip_reassembly.h"
 #include "decode/net_layers.h"
@@ -51,6 +52,8 @@ class Decoder {
     return fragments_.counters();
   }
   [[nodiscard]] const TcpReassembler& tcp() const noexcept { return tcp_; }
+  /// Registers every counter above, in the order packets flow through them.
+  void register_metrics(MetricRegistry& registry) const;
 
  private:
   void emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::uint8_t> msg,

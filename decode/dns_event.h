@@ -91,7 +91,8 @@ struct Edns {
   bool has_ecs = false;  // Client Subnet, RFC 7871
   std::uint16_t ecs_family = 0;
   std::uint8_t ecs_source = 0, ecs_scope = 0;
-  TextRef ecs_address;
+  TextRef ecs_address;   // as text; for family 1 and 2 also as bytes (zero-padded):
+  IpAddress ecs_bytes;   // lookups and anonymisation use them directly
   bool has_cookie = false;  // RFC 7873
   TextRef cookie_client, cookie_server;
   std::vector<EdnsError> ede;
@@ -114,6 +115,35 @@ struct Edns {
   }
 };
 
+/// What enrichers attach to an event: one value per field slot (event/fields.h assigns the
+/// slots and knows each one's type), text kept in the event's arena. Empty when cleared.
+class FieldValues {
+ public:
+  static constexpr std::size_t kMaxSlots = 128;
+  struct Value {
+    TextRef text;  // text, or a list of texts separated by '\0'
+    std::uint64_t number = 0;
+    double real = 0;
+  };
+  [[nodiscard]] bool has(std::size_t slot) const noexcept {
+    return (set_[slot / 64] >> (slot % 64) & 1) != 0;
+  }
+  [[nodiscard]] const Value& get(std::size_t slot) const noexcept { return values_[slot]; }
+  /// Marks `slot` present and returns its value to fill.
+  Value& set(std::size_t slot) {
+    if (slot >= values_.size()) values_.resize(slot + 1);
+    set_[slot / 64] |= std::uint64_t{1} << (slot % 64);
+    return values_[slot];
+  }
+  void erase(std::size_t slot) noexcept { set_[slot / 64] &= ~(std::uint64_t{1} << (slot % 64)); }
+  [[nodiscard]] bool empty() const noexcept { return (set_[0] | set_[1]) == 0; }
+  void clear() noexcept { set_[0] = set_[1] = 0; }
+
+ private:
+  std::uint64_t set_[2] = {};
+  std::vector<Value> values_;  // grows to the highest slot used, then keeps its size
+};
+
 struct DnsEvent {
   std::int64_t ts_ns = 0;  // capture time from the packet header
   NetInfo net;
@@ -127,15 +157,23 @@ struct DnsEvent {
   Malformed malformed = Malformed::None;
   std::string text;  // arena for names and RDATA of this message
 
-  // Enrichment blocks, each filled by one enricher.
-  std::string_view rcode_name;  // enrich/rcode: static string
-  TextRef tld;                  // enrich/tld: lower-cased last label of qname
-  bool has_tld = false;
-  std::string_view nsid;        // enrich/nsid: the sensor label, owned by the enricher
+  FieldValues values;  // what the enrichers added (event/fields.h)
 
   [[nodiscard]] std::string_view view(TextRef r) const noexcept {
     return std::string_view(text).substr(r.off, r.len);
   }
+  /// Appends `s` to the arena. `s` may itself lie in the arena.
+  TextRef add_text(std::string_view s) {
+    const auto off = static_cast<std::uint32_t>(text.size());
+    if (s.data() >= text.data() && s.data() < text.data() + text.size())
+      text.append(text, static_cast<std::size_t>(s.data() - text.data()), s.size());  // by index
+    else
+      text.append(s);
+    return {off, static_cast<std::uint32_t>(s.size())};
+  }
+  /// The client's address: a query's source, a response's destination.
+  [[nodiscard]] const IpAddress& client() const noexcept { return hdr.qr ? net.dst : net.src; }
+  [[nodiscard]] const IpAddress& server() const noexcept { return hdr.qr ? net.src : net.dst; }
   /// The full 12-bit rcode: header rcode plus the OPT extended bits (RFC 6891 §6.1.3).
   [[nodiscard]] std::uint16_t rcode() const noexcept {
     return static_cast<std::uint16_t>(edns.ext_rcode << 4 | hdr.rcode);
@@ -155,10 +193,7 @@ struct DnsEvent {
     edns.clear();
     malformed = Malformed::None;
     text.clear();
-    rcode_name = {};
-    tld = {};
-    has_tld = false;
-    nsid = {};
+    values.clear();
   }
 };
 

@@ -1,5 +1,7 @@
 #include "decode/edns.h"
 
+#include <algorithm>
+
 #include "decode/text.h"
 
 namespace stash53::decode {
@@ -41,6 +43,7 @@ bool read_option(std::uint16_t code, const std::uint8_t* p, std::size_t n, DnsEv
       const auto off = static_cast<std::uint32_t>(t.size());
       std::uint8_t addr[16] = {};
       for (std::size_t i = 0; i < addr_len && i < 16; ++i) addr[i] = p[4 + i];
+      std::copy(addr, addr + 16, e.ecs_bytes.bytes);
       if (family == 1)
         text::append_ipv4(t, addr);
       else if (family == 2)

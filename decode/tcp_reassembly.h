@@ -47,8 +47,9 @@ class TcpReassembler {
 
   /// Forgets flows idle longer than the timeout; cheap unless a second of capture time passed.
   void expire(std::int64_t now_ns);
-  [[nodiscard]] std::uint64_t count(TcpEvent e) const noexcept {
-    return counters_[static_cast<std::size_t>(e)].get();
+  [[nodiscard]] std::uint64_t count(TcpEvent e) const noexcept { return counter(e).get(); }
+  [[nodiscard]] const Counter& counter(TcpEvent e) const noexcept {
+    return counters_[static_cast<std::size_t>(e)];
   }
 
  private:

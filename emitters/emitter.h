@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/metrics.h"
 #include "config/option_reader.h"
 #include "decode/dns_event.h"
 
@@ -45,6 +46,8 @@ class Emitter {
   virtual void stop(std::chrono::milliseconds drain) noexcept = 0;
   /// Any thread.
   [[nodiscard]] virtual EmitterStats stats() const noexcept = 0;
+  /// Registers its counters under component "emitter", instance name().
+  virtual void register_metrics(MetricRegistry& registry) const = 0;
   [[nodiscard]] virtual const std::string& name() const noexcept = 0;
 };
 

@@ -2,35 +2,51 @@
 
 #include <algorithm>
 
-#include "decode/mnemonics.h"
-
 namespace stash53::emitters {
 
 EventFilter::EventFilter(config::OptionReader& options) {
   config::OptionReader o = options.section("filter");
-  std::string msg_type;
-  o.read("msg_type", msg_type, "query or response");
-  if (msg_type == "query" || msg_type == "response")
-    msg_type_ = msg_type == "response";
-  else if (!msg_type.empty())
-    o.fail("msg_type", "expected query or response, got '" + msg_type + "'");
-  o.read("qtype", qtypes_, "a list of RR type mnemonics (A, AAAA, TYPE65280, ...)");
-  o.read("rcode", rcodes_, "a list of rcode names (NOERROR, NXDOMAIN, ...)");
-  o.read_range("sample", sample_, 1, 1'000'000'000);
+  const auto& catalogue = event::Catalogue::instance();
+  for (const auto& key : o.keys()) {
+    if (key == "sample") {
+      o.read_range("sample", sample_, 1, 1'000'000'000);
+      continue;
+    }
+    Match m{nullptr, {}};
+    if (key == "security") {
+      // Shorthand for `event_class: security`, the security enricher's verdict.
+      bool security = false;
+      o.read(key, security, "true or false");
+      m.field = catalogue.find("event_class");
+      if (m.field == nullptr) o.fail(key, "needs the security enricher, which this build lacks");
+      m.accepted = {security ? "security" : "network"};
+    } else {
+      m.field = catalogue.find(key);
+      if (m.field == nullptr || !m.field->has_text())
+        o.fail(key, "not a field to filter on (known: sample, security, " +
+                        catalogue.text_field_names() + ")");
+      o.read_list(key, m.accepted, "a value or a list of values of the field");
+      if (m.accepted.empty()) o.fail(key, "must list at least one value");
+      for (const auto& v : m.accepted)
+        if (!m.field->values.empty() &&
+            std::find(m.field->values.begin(), m.field->values.end(), v) == m.field->values.end()) {
+          std::string known;
+          for (const auto& k : m.field->values) known += (known.empty() ? "" : " or ") + k;
+          o.fail(key, "expected " + known + ", got '" + v + "'");
+        }
+    }
+    matches_.push_back(std::move(m));
+  }
   o.finish();
 }
 
 bool EventFilter::accepts(const decode::DnsEvent& ev) noexcept {
-  decode::MnemonicBuffer buf;
-  if (msg_type_ >= 0 && (ev.hdr.size < 4 || ev.hdr.qr != (msg_type_ == 1))) return false;
-  if (!qtypes_.empty() &&
-      (!ev.has_question ||
-       std::find(qtypes_.begin(), qtypes_.end(), decode::type_name(ev.qtype, buf)) == qtypes_.end()))
-    return false;
-  if (!rcodes_.empty() && (ev.hdr.size < 4 || std::find(rcodes_.begin(), rcodes_.end(),
-                                                        decode::rcode_name(ev.rcode(), buf)) ==
-                                                  rcodes_.end()))
-    return false;
+  for (const auto& m : matches_) {
+    scratch_.clear();
+    if (!m.field->append_text(ev, scratch_) ||
+        std::find(m.accepted.begin(), m.accepted.end(), scratch_) == m.accepted.end())
+      return false;
+  }
   return sample_ == 1 || seen_++ % sample_ == 0;
 }
 

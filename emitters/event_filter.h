@@ -1,6 +1,8 @@
 #pragma once
 // Per-emitter event selection (option `filter`), decided on the pipeline thread before an event
 // is queued: `{msg_type: response, qtype: [A, AAAA], rcode: [NXDOMAIN, SERVFAIL], sample: 10}`.
+// Every key but `sample` and `security` is a catalogue field with a text form (event/fields.h),
+// given one value or a list: the event passes when the field's text is one of them.
 
 #include <cstdint>
 #include <string>
@@ -8,6 +10,7 @@
 
 #include "config/option_reader.h"
 #include "decode/dns_event.h"
+#include "event/fields.h"
 
 namespace stash53::emitters {
 
@@ -19,10 +22,13 @@ class EventFilter {
   [[nodiscard]] bool accepts(const decode::DnsEvent& ev) noexcept;
 
  private:
-  int msg_type_ = -1;                // -1 any, 0 query, 1 response
-  std::vector<std::string> qtypes_;  // mnemonics; empty: any
-  std::vector<std::string> rcodes_;
-  std::uint64_t sample_ = 1;         // keep 1 in N of the events that pass the rest
+  struct Match {
+    const event::Field* field;
+    std::vector<std::string> accepted;
+  };
+  std::vector<Match> matches_;
+  std::string scratch_;
+  std::uint64_t sample_ = 1;  // keep 1 in N of the events that pass the rest
   std::uint64_t seen_ = 0;
 };
 

@@ -140,6 +140,21 @@ EmitterStats QueuedEmitter::stats() const noexcept {
   return s;
 }
 
+void QueuedEmitter::register_metrics(MetricRegistry& r) const {
+  // In pipeline order: what the pipeline thread counts before what this thread counts.
+  r.add({"emitter", name_, "queued", {}, "events accepted into the queue"}, queued_);
+  r.add({"emitter", name_, "sent", {}, "events written or acknowledged by the destination"}, sent_);
+  r.add({"emitter", name_, "filtered", {}, "events its filter did not pass"}, filtered_);
+  r.add({"emitter", name_, "dropped-full", {}, "events refused because the queue was full"},
+        dropped_full_);
+  r.add({"emitter", name_, "dropped-error", {},
+         "events the destination refused, or undeliverable at shutdown"},
+        [this] { return dropped_error_.get() + dropped_stopped_.get(); });
+  r.add({"emitter", name_, "reconnects", {}, "connections re-established"}, reconnects_);
+  r.add({"emitter", name_, "depth", {}, "events in the queue now", MetricType::Gauge},
+        [this] { return queue_.size(); });
+}
+
 bool QueuedEmitter::shutdown_overdue() const noexcept {
   return closing_.load() && now_ns() >= drain_deadline_ns_.load();
 }

@@ -35,6 +35,7 @@ class QueuedEmitter : public Emitter {
   void start() override;
   void stop(std::chrono::milliseconds drain) noexcept override;
   EmitterStats stats() const noexcept override;
+  void register_metrics(MetricRegistry& registry) const override;
   const std::string& name() const noexcept override { return name_; }
   ~QueuedEmitter() override;
 

@@ -1,5 +1,6 @@
 #pragma once
-// `{field}` substitution for Redis keys, ZeroMQ and MQTT topics: "dns:{nsid}", "dns/{nsid}/{qtype}".
+// `{field}` substitution for Redis keys, ZeroMQ and MQTT topics: "dns:{nsid}", "dns/{nsid}/{qtype}",
+// "geo/{geoip.country_code}". Any catalogue field with a text form may be used (event/fields.h).
 // Compiled once at start-up, so an unknown field is a config error, not an empty string later.
 
 #include <string>
@@ -8,13 +9,14 @@
 
 #include "config/option_reader.h"
 #include "decode/dns_event.h"
+#include "event/fields.h"
 
 namespace stash53::emitters {
 
 class Template {
  public:
-  /// Fields: nsid, qtype, qclass, rcode, opcode, msg_type, transport, tld, s_addr, d_addr.
-  /// Throws config::ConfigError (naming `key` of `where`) for an unknown field or a lone brace.
+  /// Throws config::ConfigError (naming `key` of `where`) for an unknown field, one without a
+  /// text form, or a lone brace.
   Template(std::string_view text, const config::OptionReader& where, const std::string& key);
   Template() = default;
 
@@ -22,13 +24,10 @@ class Template {
   void render(const decode::DnsEvent& ev, std::string& out) const;
   [[nodiscard]] bool empty() const noexcept { return parts_.empty(); }
 
-  /// The field names a template may use, for messages and the README.
-  static const std::vector<std::string_view>& fields();
-
  private:
   struct Part {
-    std::string literal;  // text before the field
-    int field = -1;       // index into fields(), -1 for none (the trailing literal)
+    std::string literal;                 // text before the field
+    const event::Field* field = nullptr;  // none for the trailing literal
   };
   std::vector<Part> parts_;
 };

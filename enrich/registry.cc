@@ -1,27 +1,67 @@
-#include <functional>
+#include <algorithm>
 #include <map>
 
 #include "enrich/enricher.h"
-#include "enrich/enrichers.h"
 
 namespace stash53::enrich {
+namespace {
 
-std::unique_ptr<Enricher> make_enricher(const std::string& type, config::OptionReader& options) {
-  using Factory = std::function<std::unique_ptr<Enricher>(config::OptionReader&)>;
-  static const std::map<std::string, Factory> factories = {
-      {"rcode", [](config::OptionReader&) { return std::make_unique<RcodeEnricher>(); }},
-      {"tld", [](config::OptionReader&) { return std::make_unique<TldEnricher>(); }},
-      {"nsid", [](config::OptionReader& o) { return std::make_unique<NsidEnricher>(o); }},
-  };
-  const auto it = factories.find(type);
-  if (it == factories.end()) {
-    std::string known;
-    for (const auto& [name, _] : factories) known += (known.empty() ? "" : ", ") + name;
-    options.fail("type", "unknown enricher '" + type + "' (known: " + known + ")");
-  }
-  return it->second(options);
+struct Registration {
+  EnricherFactory factory;
+  Stage stage;
+  bool on_by_default;
+};
+
+// Function-local, so registration from other files' static initialisers finds it constructed.
+std::map<std::string, Registration>& registrations() {
+  static std::map<std::string, Registration> map;
+  return map;
 }
 
-std::vector<std::string> default_enrichers() { return {"rcode", "tld", "nsid"}; }
+}  // namespace
+
+void Enricher::register_metrics(MetricRegistry& registry) const {
+  const std::string& name = type_;
+  registry.add({"enricher", name, "hits", {}, "events this enricher added its block to"}, hits_);
+  registry.add({"enricher", name, "misses", {}, "events it had nothing to add to"}, misses_);
+  registry.add({"enricher", name, "errors", {}, "lookups that failed"}, errors_);
+}
+
+bool register_enricher(const char* type, EnricherFactory factory, Stage stage, bool on_by_default) {
+  registrations()[type] = {factory, stage, on_by_default};
+  return true;
+}
+
+std::unique_ptr<Enricher> make_enricher(const EnricherSpec& spec) {
+  const auto it = registrations().find(spec.type);
+  if (it == registrations().end()) {
+    std::string known;
+    for (const auto& t : enricher_types()) known += (known.empty() ? "" : ", ") + t;
+    spec.options->fail("type", "unknown enricher '" + spec.type + "' (known: " + known + ")");
+  }
+  auto enricher = it->second.factory(spec);
+  if (enricher) enricher->type_ = spec.type;
+  return enricher;
+}
+
+Stage stage_of(const std::string& type) {
+  const auto it = registrations().find(type);
+  return it == registrations().end() ? Stage::Annotate : it->second.stage;
+}
+
+std::vector<std::string> default_enrichers() {
+  std::vector<std::string> out;
+  for (const auto& [type, r] : registrations())
+    if (r.on_by_default) out.push_back(type);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const auto& a, const auto& b) { return stage_of(a) < stage_of(b); });
+  return out;
+}
+
+std::vector<std::string> enricher_types() {
+  std::vector<std::string> out;
+  for (const auto& [type, _] : registrations()) out.push_back(type);
+  return out;
+}
 
 }  // namespace stash53::enrich

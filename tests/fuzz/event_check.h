@@ -29,7 +29,7 @@ class EventChecker {
     for (const auto& type : enrich::default_enrichers()) {
       YAML::Node n(YAML::NodeType::Map);
       config::OptionReader options(n, "fuzz " + type);
-      enrichers_.push_back(enrich::make_enricher(type, options));
+      if (auto e = enrich::make_enricher({type, &options, true})) enrichers_.push_back(std::move(e));
     }
   }
 

@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_CASE(full_example_loads) {
   TempConfig f(R"(
 capture: {interface: eth0, bpf: "udp port 53", snaplen: 2048, buffer_mb: 64, promiscuous: false}
 decode: {ports: [53, 5300]}
-enrich: [{type: rcode}, {type: nsid, label: ns1-fra}]
+enrich: [{type: tld}, {type: nsid, label: ns1-fra}]
 emitters:
   - {name: out, type: stdout}
   - {name: archive, type: file, path: /var/log/dns.ndjson}

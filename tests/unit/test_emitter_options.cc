@@ -6,6 +6,7 @@
 #include "emitters/template.h"
 #include "emitters/url.h"
 #include "fixtures/dns_packet_builder.h"
+#include "fixtures/enrich.h"
 
 using namespace stash53;
 using test::DnsBuilder;
@@ -16,7 +17,7 @@ decode::DnsEvent nxdomain_aaaa_response() {
   decode::DnsEvent ev;
   decode::parse_message(
       DnsBuilder().header(1, 0x8183, 1, 0).question("www.Example.ORG.", 28).bytes(), ev);
-  ev.nsid = "ns1";
+  test::make_enricher("nsid", "{label: ns1}")->enrich(ev);
   return ev;
 }
 
@@ -71,6 +72,33 @@ BOOST_AUTO_TEST_CASE(filters_by_type_rcode_msg_type_and_sampling) {
   auto bad = reader("{filter: {msg_type: answer}}");
   BOOST_TEST(error_of([&] { emitters::EventFilter{bad}; }).find("filter.msg_type") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(filters_on_any_catalogue_field_with_a_text_form) {
+  auto ev = nxdomain_aaaa_response();
+  test::make_enricher("tld")->enrich(ev);
+  auto tld = reader("{filter: {tld: org, transport: [udp]}}");
+  BOOST_TEST(emitters::EventFilter(tld).accepts(ev));
+  auto other = reader("{filter: {tld: [com, net]}}");
+  BOOST_TEST(!emitters::EventFilter(other).accepts(ev));
+  auto absent = reader("{filter: {malformed: bad-pointer}}");  // the event lacks the field
+  BOOST_TEST(!emitters::EventFilter(absent).accepts(nxdomain_aaaa_response()));
+  auto not_text = reader("{filter: {answers: x}}");
+  BOOST_TEST(error_of([&] { emitters::EventFilter{not_text}; }).find("not a field to filter on") !=
+             std::string::npos);
+  auto empty = reader("{filter: {qtype: []}}");
+  BOOST_TEST(error_of([&] { emitters::EventFilter{empty}; }).find("at least one") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(templates_take_any_text_field) {
+  const auto where = reader("{}");
+  std::string out;
+  emitters::Template("{tld}/{id}/{qname}/{malformed}", where, "topic")
+      .render(nxdomain_aaaa_response(), out);
+  BOOST_TEST(out == "-/1/www.Example.ORG./-");  // no tld enricher ran: "-"
+  BOOST_TEST(error_of([&] { emitters::Template("{answers}", where, "topic"); })
+                 .find("unknown field {answers}") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(urls_of_the_emitter_flags) {

@@ -1,11 +1,13 @@
+// The registry and the small enrichers: tld, nsid.
 #include <boost/test/unit_test.hpp>
 
 #include "decode/dns_wire.h"
-#include "enrich/enrichers.h"
 #include "fixtures/dns_packet_builder.h"
+#include "fixtures/enrich.h"
 
 using namespace stash53;
 using test::DnsBuilder;
+using test::field_text;
 
 namespace {
 
@@ -17,8 +19,8 @@ decode::DnsEvent event_for(const DnsBuilder& b) {
 
 std::string tld_of(const DnsBuilder& b) {
   auto ev = event_for(b);
-  enrich::TldEnricher().enrich(ev);
-  return ev.has_tld ? std::string(ev.view(ev.tld)) : "<none>";
+  test::make_enricher("tld")->enrich(ev);
+  return field_text(ev, "tld");
 }
 
 }  // namespace
@@ -35,43 +37,56 @@ BOOST_AUTO_TEST_CASE(tld_is_the_lower_cased_last_label) {
              "a\\.b");
 }
 
-BOOST_AUTO_TEST_CASE(rcode_name_uses_the_extended_rcode) {
-  enrich::RcodeEnricher rcode;
+BOOST_AUTO_TEST_CASE(rcode_name_is_decoded_with_the_extended_rcode) {
   auto nx = event_for(DnsBuilder().header(1, 0x8183, 1, 0).question("x.example.", 1));
-  rcode.enrich(nx);
-  BOOST_TEST(nx.rcode_name == "NXDOMAIN");
+  BOOST_TEST(field_text(nx, "rcode") == "NXDOMAIN");
   // RFC 6891 §6.1.3: OPT ext-rcode 1 with header rcode 0 is 16, BADVERS.
   auto badvers = event_for(DnsBuilder().header(1, 0x8180, 1, 0, 0, 1).question("x.example.", 1)
                                .u8(0).rr_fixed(41, 1232, 0x01000000, 0));
-  rcode.enrich(badvers);
-  BOOST_TEST(badvers.rcode_name == "BADVERS");
+  BOOST_TEST(field_text(badvers, "rcode") == "BADVERS");
 }
 
 BOOST_AUTO_TEST_CASE(nsid_label_from_options_or_host_name) {
-  YAML::Node n(YAML::NodeType::Map);
-  n["label"] = "sensor-7";
-  config::OptionReader o(n, "enrich[0]");
-  enrich::NsidEnricher nsid(o);
   decode::DnsEvent ev;
-  nsid.enrich(ev);
-  BOOST_TEST(ev.nsid == "sensor-7");
-
-  YAML::Node empty(YAML::NodeType::Map);
-  empty["label"] = "";
-  config::OptionReader bad(empty, "enrich[0]");
-  BOOST_CHECK_THROW(enrich::NsidEnricher{bad}, config::ConfigError);
+  test::make_enricher("nsid", "{label: sensor-7}")->enrich(ev);
+  BOOST_TEST(field_text(ev, "nsid") == "sensor-7");
+  BOOST_TEST(test::config_error_of([] { test::make_enricher("nsid", "{label: ''}"); })
+                 .find("enrich[0].label") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_enricher_type_is_a_config_error) {
-  YAML::Node n(YAML::NodeType::Map);
-  config::OptionReader o(n, "enrich[2]");
-  try {
-    (void)enrich::make_enricher("geoipp", o);
-    BOOST_FAIL("no error");
-  } catch (const config::ConfigError& e) {
-    BOOST_TEST(std::string(e.what()).find("enrich[2].type") != std::string::npos);
-    BOOST_TEST(std::string(e.what()).find("geoipp") != std::string::npos);
-  }
+  const auto e = test::config_error_of([] { test::make_enricher("geoipp"); });
+  BOOST_TEST(e.find("enrich[0].type") != std::string::npos);
+  BOOST_TEST(e.find("geoipp") != std::string::npos);
+  BOOST_TEST(e.find("tld") != std::string::npos);  // the known ones are listed
+}
+
+BOOST_AUTO_TEST_CASE(enrichers_count_hits_and_misses_in_the_registry) {
+  auto tld = test::make_enricher("tld");
+  auto ev = event_for(DnsBuilder().header(1, 0, 1, 0).question("a.example.", 1));
+  tld->enrich(ev);
+  ev = event_for(DnsBuilder().header(1, 0, 0, 0));
+  tld->enrich(ev);
+  MetricRegistry r;
+  tld->register_metrics(r);
+  BOOST_TEST(r.stats_line() == "enricher:tld hits=1 misses=1 errors=0");
+}
+
+BOOST_AUTO_TEST_CASE(the_catalogue_puts_enricher_fields_in_their_blocks) {
+  // Every enricher field is in the catalogue once, after the decoded ones it follows.
+  const auto& cat = event::Catalogue::instance();
+  BOOST_TEST(cat.find("nsid") != nullptr);
+  BOOST_TEST(cat.find("tld") != nullptr);
+  BOOST_TEST(cat.find("qname")->has_text());
+  BOOST_TEST(!cat.find("answers")->has_text());
+  const auto& order = cat.ordered();
+  auto pos = [&](const char* name) {
+    return std::find(order.begin(), order.end(), cat.find(name)) - order.begin();
+  };
+  BOOST_TEST(pos("n") < pos("nsid"));
+  BOOST_TEST(pos("nsid") < pos("s_addr"));
+  BOOST_TEST(pos("edns") < pos("tld"));
+  BOOST_TEST(pos("tld") < pos("malformed"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,8 +4,8 @@
 
 #include "decode/dns_wire.h"
 #include "emitters/format_json.h"
-#include "enrich/enrichers.h"
 #include "fixtures/dns_packet_builder.h"
+#include "fixtures/enrich.h"
 
 using namespace stash53;
 using test::DnsBuilder;
@@ -44,9 +44,7 @@ BOOST_AUTO_TEST_SUITE(format_json)
 
 BOOST_AUTO_TEST_CASE(fields_of_a_response) {
   auto ev = response();
-  enrich::RcodeEnricher rcode;  // the event points at its names: keep it alive
-  rcode.enrich(ev);
-  enrich::TldEnricher().enrich(ev);
+  test::make_enricher("tld")->enrich(ev);
   const auto d = to_json(ev, 42);
   BOOST_TEST(d["@timestamp"].GetString() == std::string("2023-07-22T04:26:40.000102Z"));
   BOOST_TEST(d["n"].GetUint64() == 42u);
@@ -108,7 +106,7 @@ BOOST_AUTO_TEST_CASE(truncated_header_keeps_the_fields_it_holds) {
 BOOST_AUTO_TEST_CASE(formatter_reuse_does_not_leak_fields_between_events) {
   emitters::JsonFormatter f;
   auto ev = response();
-  enrich::TldEnricher().enrich(ev);
+  test::make_enricher("tld")->enrich(ev);
   const std::string first(f.format(ev, 1));
   ev.clear();
   const std::uint8_t junk[3] = {1, 2, 3};

@@ -1,0 +1,69 @@
+#include "app/components.h"
+
+#include <algorithm>
+
+namespace stash53::app {
+namespace {
+
+struct EnrichEntry {
+  config::ComponentConfig* config;
+  bool by_default;
+};
+
+}  // namespace
+
+Components build_components(config::Config& cfg, const EnrichOverrides& overrides) {
+  Components out;
+  // Without an `enrich` section, the defaults; an explicit `enrich: []` turns them all off.
+  std::vector<config::ComponentConfig> defaults;
+  if (!cfg.enrich_given)
+    for (const auto& type : enrich::default_enrichers()) {
+      YAML::Node n(YAML::NodeType::Map);
+      defaults.push_back({type, type, config::OptionReader(n, "enrich(default " + type + ")")});
+    }
+  auto& list = cfg.enrich_given ? cfg.enrich : defaults;
+  std::vector<bool> by_default(list.size(), !cfg.enrich_given);
+
+  const auto known = enrich::enricher_types();
+  auto check_known = [&](const std::string& type, const std::string& flag) {
+    if (std::find(known.begin(), known.end(), type) != known.end()) return;
+    std::string names;
+    for (const auto& t : known) names += (names.empty() ? "" : ", ") + t;
+    throw config::ConfigError(flag + ": unknown enricher '" + type + "' (known: " + names + ")");
+  };
+  for (const auto& s : overrides.set) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const auto& c) { return c.type == s.type; });
+    if (it == list.end()) {
+      YAML::Node n(YAML::NodeType::Map);
+      list.push_back({s.type, s.type, config::OptionReader(n, "command line (" + s.type + ")")});
+      by_default.push_back(false);
+      it = std::prev(list.end());
+    }
+    by_default[static_cast<std::size_t>(it - list.begin())] = false;  // asked for: no stepping aside
+    it->options.set(s.key, s.value);
+  }
+  for (const auto& type : overrides.disabled) check_known(type, "--no-enrich");
+
+  std::vector<EnrichEntry> entries;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    if (std::find(overrides.disabled.begin(), overrides.disabled.end(), list[i].type) ==
+        overrides.disabled.end())
+      entries.push_back({&list[i], by_default[i]});
+  std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return enrich::stage_of(a.config->type) < enrich::stage_of(b.config->type);
+  });
+  for (auto& e : entries) {
+    auto enricher = enrich::make_enricher({e.config->type, &e.config->options, e.by_default});
+    e.config->options.finish();
+    if (enricher) out.enrichers.push_back(std::move(enricher));
+  }
+
+  const bool offline = !cfg.capture.file.empty();
+  for (auto& e : cfg.emitters) {
+    out.emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline}));
+    e.options.finish();
+  }
+  return out;
+}
+
+}  // namespace stash53::app

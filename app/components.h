@@ -1,0 +1,36 @@
+#pragma once
+// Building the components a config asks for: the enrichers (defaults, config entries and
+// command-line changes merged, ordered by stage) and the emitters.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.h"
+#include "emitters/emitter.h"
+#include "enrich/enricher.h"
+
+namespace stash53::app {
+
+/// Command-line changes to the enrichers, applied over the config file's list (or the defaults).
+struct EnrichOverrides {
+  struct Set {
+    std::string type, key;
+    YAML::Node value;
+  };
+  std::vector<Set> set;  // an enricher missing from the list is added
+  std::vector<std::string> disabled;
+};
+
+struct Components {
+  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;  // in run order
+  std::vector<std::unique_ptr<emitters::Emitter>> emitters;
+};
+
+/// Builds every enricher and emitter (connects nothing). Throws config::ConfigError naming the
+/// key; opening a database may throw std::runtime_error naming the file.
+[[nodiscard]] Components build_components(config::Config& cfg, const EnrichOverrides& overrides);
+
+}  // namespace stash53::app

@@ -1,0 +1,473 @@
+#include "event/fields.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+#include "decode/mnemonics.h"
+#include "decode/text.h"
+
+namespace stash53::event {
+namespace {
+
+using decode::DnsEvent;
+using W = EventWriter;
+using Ctx = WriteContext;
+
+void append_address(std::string& out, const decode::IpAddress& a, bool ipv6) {
+  if (ipv6)
+    decode::text::append_ipv6(out, a.bytes);
+  else
+    decode::text::append_ipv4(out, a.bytes);
+}
+
+void write_address(W& w, const decode::IpAddress& a, bool ipv6, std::string& scratch) {
+  scratch.clear();
+  append_address(scratch, a, ipv6);
+  w.plain(scratch);
+}
+
+void write_timestamp(W& w, std::int64_t ts_ns, Ctx& c) {
+  std::int64_t sec = ts_ns / 1'000'000'000;
+  std::int64_t ns = ts_ns % 1'000'000'000;
+  if (ns < 0) ns += 1'000'000'000, --sec;
+  if (sec != c.cached_second) {
+    const std::time_t t = sec;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(c.date_prefix, sizeof c.date_prefix, "%Y-%m-%dT%H:%M:%S.", &tm);
+    c.cached_second = sec;
+  }
+  char buf[32];
+  auto usec = static_cast<unsigned>(ns / 1000);
+  std::size_t len = std::char_traits<char>::length(c.date_prefix);
+  std::char_traits<char>::copy(buf, c.date_prefix, len);
+  for (int i = 5; i >= 0; --i, usec /= 10)
+    buf[len + static_cast<std::size_t>(i)] = static_cast<char>('0' + usec % 10);
+  len += 6;
+  buf[len++] = 'Z';
+  w.plain({buf, len});
+}
+
+void write_records(W& w, const DnsEvent& ev, const std::vector<decode::Record>& records, Ctx& c) {
+  decode::MnemonicBuffer buf;
+  w.StartArray();
+  for (const auto& rr : records) {
+    w.StartObject();
+    key<"name">(w), w.text(ev.view(rr.name));
+    key<"type">(w), w.plain(decode::type_name(rr.type, buf));
+    key<"class">(w), w.plain(decode::class_name(rr.klass, buf));
+    key<"ttl">(w), w.Uint(rr.ttl);
+    key<"data">(w), w.text(ev.view(rr.data));
+    if (rr.cache_flush) key<"cache_flush">(w), w.Bool(true);
+    if (c.rrprint) {
+      // The zone-file line: owner TTL class type data.
+      auto& s = c.scratch;
+      s.assign(ev.view(rr.name));
+      s += ' ';
+      decode::text::append_uint(s, rr.ttl);
+      s += ' ';
+      s += decode::class_name(rr.klass, buf);
+      s += ' ';
+      s += decode::type_name(rr.type, buf);
+      if (rr.data.len > 0) s += ' ';
+      s += ev.view(rr.data);
+      key<"rr">(w), w.text(s);
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+void write_edns(W& w, const DnsEvent& ev) {
+  const auto& e = ev.edns;
+  w.StartObject();
+  key<"udp_size">(w), w.Uint(e.udp_size);
+  key<"version">(w), w.Uint(e.version);
+  key<"do">(w), w.Bool(e.do_bit);
+  key<"ext_rcode">(w), w.Uint(e.ext_rcode);
+  if (e.has_nsid) {
+    if (e.nsid_printable) key<"nsid">(w), w.text(ev.view(e.nsid_text));
+    key<"nsid_hex">(w), w.text(ev.view(e.nsid_hex));
+  }
+  if (e.has_ecs) {
+    key<"ecs">(w);
+    w.StartObject();
+    key<"family">(w), w.Uint(e.ecs_family);
+    key<"source_prefix">(w), w.Uint(e.ecs_source);
+    key<"scope_prefix">(w), w.Uint(e.ecs_scope);
+    key<"address">(w), w.text(ev.view(e.ecs_address));
+    w.EndObject();
+  }
+  if (e.has_cookie) {
+    key<"cookie">(w);
+    w.StartObject();
+    key<"client">(w), w.text(ev.view(e.cookie_client));
+    if (e.cookie_server.len > 0) key<"server">(w), w.text(ev.view(e.cookie_server));
+    w.EndObject();
+  }
+  if (!e.ede.empty()) {
+    key<"ede">(w);
+    w.StartArray();
+    for (const auto& x : e.ede) {
+      w.StartObject();
+      key<"code">(w), w.Uint(x.code);
+      if (const auto name = decode::ede_name(x.code); !name.empty()) key<"name">(w), w.text(name);
+      if (x.text.len > 0) key<"text">(w), w.text(ev.view(x.text));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (e.has_padding) key<"padding">(w), w.Uint(e.padding);
+  if (e.has_keepalive) {
+    key<"keepalive">(w);
+    if (e.keepalive_has_timeout)
+      w.Uint(e.keepalive);
+    else
+      w.Null();
+  }
+  if (!e.other.empty()) {
+    key<"options">(w);
+    w.StartArray();
+    for (const auto& o : e.other) {
+      w.StartObject();
+      key<"code">(w), w.Uint(o.code);
+      key<"hex">(w), w.text(ev.view(o.hex));
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+// Presence rules shared by writer and text: a cut header gives only the fields it holds
+// (RFC 1035 §4.1.1 layout): id from 2 bytes, flags and codes from 4, then each count.
+bool has_id(const DnsEvent& ev) { return ev.hdr.size >= 2; }
+bool has_codes(const DnsEvent& ev) { return ev.hdr.size >= 4; }
+bool has_sections(const DnsEvent& ev) { return ev.hdr.size >= 12; }
+
+bool text_of(std::string& out, std::string_view s) {
+  out += s;
+  return true;
+}
+bool uint_text(std::string& out, std::uint64_t v) {
+  decode::text::append_uint(out, v);
+  return true;
+}
+
+// Each decoded field: name, type, help, closed set of values, writer, text.
+#define STASH53_WRITE(...) [](W & w, const DnsEvent& ev, Ctx& c) { (void)ev, (void)c, (void)w; __VA_ARGS__; }
+#define STASH53_TEXT(...) [](const DnsEvent& ev, std::string& out) -> bool { (void)ev, (void)out; __VA_ARGS__; }
+
+void add_core_fields(Catalogue& cat) {
+  int rank = 0;
+  auto add = [&](const char* name, FieldType type, const char* help, std::vector<std::string> values,
+                 void (*write)(W&, const DnsEvent&, Ctx&),
+                 bool (*text)(const DnsEvent&, std::string&)) {
+    rank += 100;  // `n` is 200, `s_addr` 300: rank::kSensor goes between them
+    Field f;
+    f.name = name, f.type = type, f.help = help, f.values = std::move(values);
+    f.rank = std::string_view(name) == "malformed" ? rank::kLast : rank;
+    f.write = write, f.text = text;
+    cat.add(std::move(f));
+  };
+  add("@timestamp", FieldType::String,
+      "capture time from the packet header (never the wall clock), RFC 3339 UTC with microseconds; "
+      "Logstash's `json` codec adopts it as the event time",
+      {}, STASH53_WRITE(key<"@timestamp">(w); write_timestamp(w, ev.ts_ns, c)), nullptr);
+  add("n", FieldType::Integer,
+      "sequence number of the events of this output stream, from 1: a consumer sees gaps", {},
+      STASH53_WRITE(key<"n">(w); w.Uint64(c.n)), nullptr);
+  add("s_addr", FieldType::String, "the packet's source address", {},
+      STASH53_WRITE(key<"s_addr">(w); write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),
+      STASH53_TEXT(append_address(out, ev.net.src, ev.net.ipv6); return true));
+  add("s_port", FieldType::Integer, "the packet's source port", {},
+      STASH53_WRITE(key<"s_port">(w); w.Uint(ev.net.sport)), STASH53_TEXT(return uint_text(out, ev.net.sport)));
+  add("d_addr", FieldType::String, "the packet's destination address", {},
+      STASH53_WRITE(key<"d_addr">(w); write_address(w, ev.net.dst, ev.net.ipv6, c.scratch)),
+      STASH53_TEXT(append_address(out, ev.net.dst, ev.net.ipv6); return true));
+  add("d_port", FieldType::Integer, "the packet's destination port", {},
+      STASH53_WRITE(key<"d_port">(w); w.Uint(ev.net.dport)), STASH53_TEXT(return uint_text(out, ev.net.dport)));
+  add("ipv6", FieldType::Boolean, "true for IPv6", {"true", "false"},
+      STASH53_WRITE(key<"ipv6">(w); w.Bool(ev.net.ipv6)),
+      STASH53_TEXT(return text_of(out, ev.net.ipv6 ? "true" : "false")));
+  add("transport", FieldType::String, "`udp` or `tcp`", {"udp", "tcp"},
+      STASH53_WRITE(key<"transport">(w); w.plain(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")),
+      STASH53_TEXT(return text_of(out, ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")));
+  add("id", FieldType::Integer, "DNS message ID", {},
+      STASH53_WRITE(if (has_id(ev)) key<"id">(w), w.Uint(ev.hdr.id)),
+      STASH53_TEXT(return has_id(ev) && uint_text(out, ev.hdr.id)));
+  add("msg_type", FieldType::String, "`query` or `response` (the QR bit)", {"query", "response"},
+      STASH53_WRITE(if (has_codes(ev)) key<"msg_type">(w), w.plain(ev.hdr.qr ? "response" : "query")),
+      STASH53_TEXT(return has_codes(ev) && text_of(out, ev.hdr.qr ? "response" : "query")));
+  add("opcode", FieldType::String,
+      "`QUERY`, `IQUERY`, `STATUS`, `NOTIFY`, `UPDATE`, `DSO`, else `RESERVEDn`", {},
+      STASH53_WRITE(decode::MnemonicBuffer buf;
+                    if (has_codes(ev)) key<"opcode">(w), w.plain(decode::opcode_name(ev.hdr.opcode, buf))),
+      STASH53_TEXT(decode::MnemonicBuffer buf;
+                   return has_codes(ev) && text_of(out, decode::opcode_name(ev.hdr.opcode, buf))));
+  add("rcode", FieldType::String,
+      "name of the 12-bit rcode (header + EDNS extended bits): `NOERROR`, `NXDOMAIN`, `BADVERS`, …",
+      {},
+      STASH53_WRITE(decode::MnemonicBuffer buf;
+                    if (has_codes(ev)) key<"rcode">(w), w.plain(decode::rcode_name(ev.rcode(), buf))),
+      STASH53_TEXT(decode::MnemonicBuffer buf;
+                   return has_codes(ev) && text_of(out, decode::rcode_name(ev.rcode(), buf))));
+  add("error", FieldType::Boolean, "true when the rcode is not NOERROR", {"true", "false"},
+      STASH53_WRITE(if (has_codes(ev)) key<"error">(w), w.Bool(ev.rcode() != 0)),
+      STASH53_TEXT(return has_codes(ev) && text_of(out, ev.rcode() != 0 ? "true" : "false")));
+  add("flags", FieldType::Object, "booleans `aa tc rd ra ad cd`", {},
+      STASH53_WRITE(if (!has_codes(ev)) return; const auto& h = ev.hdr; key<"flags">(w);
+                    w.StartObject(); key<"aa">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
+                    key<"rd">(w), w.Bool(h.rd); key<"ra">(w), w.Bool(h.ra);
+                    key<"ad">(w), w.Bool(h.ad); key<"cd">(w), w.Bool(h.cd); w.EndObject()),
+      nullptr);
+  add("qname", FieldType::String,
+      "the first question's name, presentation format with trailing dot (`.` for the root), case "
+      "as on the wire (0x20 randomisation stays visible), `\\.` and `\\DDD` escapes as dig prints them",
+      {}, STASH53_WRITE(if (ev.has_question) key<"qname">(w), w.text(ev.view(ev.qname))),
+      STASH53_TEXT(return ev.has_question && text_of(out, ev.view(ev.qname))));
+  add("qtype", FieldType::String, "mnemonic; unknown values as RFC 3597 `TYPE65280`", {},
+      STASH53_WRITE(decode::MnemonicBuffer buf;
+                    if (ev.has_question) key<"qtype">(w), w.plain(decode::type_name(ev.qtype, buf))),
+      STASH53_TEXT(decode::MnemonicBuffer buf;
+                   return ev.has_question && text_of(out, decode::type_name(ev.qtype, buf))));
+  add("qclass", FieldType::String, "mnemonic; unknown values as RFC 3597 `CLASS7`", {},
+      STASH53_WRITE(decode::MnemonicBuffer buf;
+                    if (ev.has_question) key<"qclass">(w), w.plain(decode::class_name(ev.qclass, buf))),
+      STASH53_TEXT(decode::MnemonicBuffer buf;
+                   return ev.has_question && text_of(out, decode::class_name(ev.qclass, buf))));
+  add("qu", FieldType::Boolean,
+      "mDNS (port 5353) only: true when the question asks for a unicast response; `qclass` is "
+      "given without that bit",
+      {"true"}, STASH53_WRITE(if (ev.has_question && ev.qu) key<"qu">(w), w.Bool(true)),
+      STASH53_TEXT(return ev.has_question && ev.qu && text_of(out, "true")));
+  add("qdcount", FieldType::Integer, "header count, as on the wire (it may lie; see `malformed`)", {},
+      STASH53_WRITE(if (ev.hdr.size >= 6) key<"qdcount">(w), w.Uint(ev.hdr.qdcount)),
+      STASH53_TEXT(return ev.hdr.size >= 6 && uint_text(out, ev.hdr.qdcount)));
+  add("ancount", FieldType::Integer, "header count, as on the wire", {},
+      STASH53_WRITE(if (ev.hdr.size >= 8) key<"ancount">(w), w.Uint(ev.hdr.ancount)),
+      STASH53_TEXT(return ev.hdr.size >= 8 && uint_text(out, ev.hdr.ancount)));
+  add("nscount", FieldType::Integer, "header count, as on the wire", {},
+      STASH53_WRITE(if (ev.hdr.size >= 10) key<"nscount">(w), w.Uint(ev.hdr.nscount)),
+      STASH53_TEXT(return ev.hdr.size >= 10 && uint_text(out, ev.hdr.nscount)));
+  add("arcount", FieldType::Integer, "header count, as on the wire", {},
+      STASH53_WRITE(if (has_sections(ev)) key<"arcount">(w), w.Uint(ev.hdr.arcount)),
+      STASH53_TEXT(return has_sections(ev) && uint_text(out, ev.hdr.arcount)));
+  constexpr const char* kRecords =
+      "array of `{name, type, class, ttl, data}` (plus `cache_flush: true` for mDNS records with "
+      "that bit, and `rr`, the zone-file line, with `decode.rrprint: true`), `data` in zone-file "
+      "presentation format as dig prints it (`10 mx1.example.org.`, `\"v=spf1 -all\"`, RFC 3597 "
+      "`\\# 4 0A000001` for types without a layout). The OPT record is not listed; it is `edns`";
+  add("answers", FieldType::Array, kRecords, {},
+      STASH53_WRITE(if (has_sections(ev)) key<"answers">(w), write_records(w, ev, ev.answers, c)),
+      nullptr);
+  add("authorities", FieldType::Array, "as `answers`", {},
+      STASH53_WRITE(if (has_sections(ev)) key<"authorities">(w), write_records(w, ev, ev.authorities, c)),
+      nullptr);
+  add("additionals", FieldType::Array, "as `answers`", {},
+      STASH53_WRITE(if (has_sections(ev)) key<"additionals">(w), write_records(w, ev, ev.additionals, c)),
+      nullptr);
+  add("edns", FieldType::Object,
+      "present when the message has an OPT record: `udp_size`, `version`, `do`, `ext_rcode`, and "
+      "per option present: `nsid` (text, when printable) and `nsid_hex` (both `\"\"` for an NSID "
+      "request), `ecs` `{family, source_prefix, scope_prefix, address}`, `cookie` `{client, "
+      "server}` (hex), `ede` `[{code, name, text}]`, `padding` (length), `keepalive` (units of "
+      "100 ms, `null` without a timeout), `options` `[{code, hex}]` for any other option",
+      {}, STASH53_WRITE(if (has_sections(ev) && ev.edns.present) key<"edns">(w), write_edns(w, ev)),
+      nullptr);
+  add("malformed", FieldType::String,
+      "absent when the message decoded cleanly; else the reason: `truncated-header`, "
+      "`truncated-question`, `truncated-answer`, `truncated-authority`, `truncated-additional`, "
+      "`bad-label-type`, `compression-loop`, `bad-pointer`, `name-too-long`, `bad-rdata` (a record "
+      "whose RDATA does not fit its type; it is kept in RFC 3597 form), `bad-edns` (an OPT option "
+      "that does not fit its layout). Every field decoded before the fault is kept; a cut header "
+      "keeps the fields whose bytes arrived (`id` from 2 bytes, `msg_type` … `flags` from 4, then "
+      "each count), without record arrays",
+      {},
+      STASH53_WRITE(if (ev.malformed != decode::Malformed::None) key<"malformed">(w),
+                    w.plain(decode::malformed_name(ev.malformed))),
+      STASH53_TEXT(return ev.malformed != decode::Malformed::None &&
+                          text_of(out, decode::malformed_name(ev.malformed))));
+}
+
+#undef STASH53_WRITE
+#undef STASH53_TEXT
+
+}  // namespace
+
+std::string_view field_type_name(FieldType t) noexcept {
+  switch (t) {
+    case FieldType::String: return "string";
+    case FieldType::Integer: return "integer";
+    case FieldType::Number: return "number";
+    case FieldType::Boolean: return "boolean";
+    case FieldType::StringList: return "list of strings";
+    case FieldType::Object: return "object";
+    case FieldType::Array: return "array";
+  }
+  return "?";
+}
+
+Catalogue& Catalogue::instance() {
+  // Function-local, so enrichers' fields registering from other files' static initialisers find
+  // it constructed, with the decoded fields already in.
+  static Catalogue* cat = [] {
+    auto* c = new Catalogue;  // never destroyed: fields are read until the process ends
+    add_core_fields(*c);
+    return c;
+  }();
+  return *cat;
+}
+
+std::size_t Catalogue::add(Field f) {
+  if (sealed_) throw std::logic_error("field catalogue: '" + f.name + "' added after first use");
+  if (find(f.name) != nullptr) throw std::logic_error("field catalogue: '" + f.name + "' twice");
+  if (f.write == nullptr && f.slot < 0) {
+    if (slots_ >= decode::FieldValues::kMaxSlots)
+      throw std::logic_error("field catalogue: more than kMaxSlots enricher fields");
+    f.slot = static_cast<int>(slots_++);
+  }
+  fields_.push_back(std::move(f));
+  return fields_.size() - 1;
+}
+
+const Field* Catalogue::find(std::string_view name) const {
+  for (const auto& f : fields_)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+void Catalogue::seal() const {
+  if (sealed_) return;
+  for (const auto& f : fields_) ordered_.push_back(&f);
+  std::stable_sort(ordered_.begin(), ordered_.end(),
+                   [](const Field* a, const Field* b) { return a->rank < b->rank; });
+  for (const Field* f : ordered_) {
+    Entry e{f, {}, {}};
+    std::string_view name = f->name;
+    for (std::size_t dot; (dot = name.find('.')) != std::string_view::npos; name.remove_prefix(dot + 1))
+      e.parents.push_back("\"" + std::string(name.substr(0, dot)) + "\"");
+    e.quoted_leaf = "\"" + std::string(name) + "\"";
+    entries_.push_back(std::move(e));
+  }
+  sealed_ = true;
+}
+
+const std::vector<const Field*>& Catalogue::ordered() const {
+  seal();
+  return ordered_;
+}
+
+std::string Catalogue::text_field_names() const {
+  std::string names;
+  for (const Field* f : ordered())
+    if (f->has_text()) names += (names.empty() ? "" : ", ") + f->name;
+  return names;
+}
+
+std::string Catalogue::markdown_table() const {
+  std::string out = "| field | type | meaning |\n| --- | --- | --- |\n";
+  for (const Field* f : ordered())
+    out += fmt::format("| `{}` | {} | {} |\n", f->name, field_type_name(f->type), f->help);
+  return out;
+}
+
+bool Field::append_text(const decode::DnsEvent& ev, std::string& out) const {
+  if (text != nullptr) return text(ev, out);
+  if (slot < 0 || !ev.values.has(static_cast<std::size_t>(slot))) return false;
+  const auto& v = ev.values.get(static_cast<std::size_t>(slot));
+  switch (type) {
+    case FieldType::String: out += ev.view(v.text); break;
+    case FieldType::StringList: {
+      const auto start = out.size();
+      out += ev.view(v.text);
+      std::replace(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), '\0', ',');
+      break;
+    }
+    case FieldType::Integer: decode::text::append_uint(out, v.number); break;
+    case FieldType::Number: out += fmt::format("{}", v.real); break;
+    case FieldType::Boolean: out += v.number != 0 ? "true" : "false"; break;
+    case FieldType::Object:
+    case FieldType::Array: return false;
+  }
+  return true;
+}
+
+void Catalogue::write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const {
+  seal();
+  w.StartObject();
+  std::size_t open = 0;  // blocks of entries_[last] that are open
+  const Entry* last = nullptr;
+  for (const Entry& e : entries_) {
+    const Field& f = *e.field;
+    if (f.write != nullptr) {
+      for (; open > 0; --open) w.EndObject();
+      f.write(w, ev, ctx);
+      continue;
+    }
+    if (!ev.values.has(static_cast<std::size_t>(f.slot))) continue;
+    // Close the blocks the previous field was in that this one is not, open the new ones.
+    std::size_t common = 0;
+    if (last != nullptr)
+      while (common < open && common < e.parents.size() && last->parents[common] == e.parents[common])
+        ++common;
+    for (; open > common; --open) w.EndObject();
+    for (; open < e.parents.size(); ++open) {
+      w.quoted_key(e.parents[open]);
+      w.StartObject();
+    }
+    last = &e;
+    w.quoted_key(e.quoted_leaf);
+    const auto& v = ev.values.get(static_cast<std::size_t>(f.slot));
+    switch (f.type) {
+      case FieldType::String: w.text(ev.view(v.text)); break;
+      case FieldType::StringList: {
+        w.StartArray();
+        std::string_view items = ev.view(v.text);
+        for (std::size_t end; !items.empty(); items.remove_prefix(std::min(items.size(), end + 1))) {
+          end = std::min(items.find('\0'), items.size());
+          w.text(items.substr(0, end));
+        }
+        w.EndArray();
+        break;
+      }
+      case FieldType::Integer: w.Uint64(v.number); break;
+      case FieldType::Number: w.Double(v.real); break;
+      case FieldType::Boolean: w.Bool(v.number != 0); break;
+      case FieldType::Object:
+      case FieldType::Array: w.Null(); break;
+    }
+  }
+  for (; open > 0; --open) w.EndObject();
+  w.EndObject();
+}
+
+ValueField::ValueField(std::string name, FieldType type, int rank, std::string help,
+                       std::vector<std::string> values) {
+  Field f;
+  f.name = std::move(name), f.type = type, f.rank = rank, f.help = std::move(help);
+  f.values = std::move(values);
+  auto& cat = Catalogue::instance();
+  index_ = cat.add(std::move(f));
+  slot_ = static_cast<std::size_t>(cat.at(index_).slot);
+}
+
+void ValueField::set_text(decode::DnsEvent& ev, std::string_view s) const {
+  const auto ref = ev.add_text(s);  // before set(): the arena may move, the slot may be new
+  ev.values.set(slot_).text = ref;
+}
+
+void ValueField::add_item(decode::DnsEvent& ev, std::string_view item) const {
+  if (!has(ev)) return set_text(ev, item);
+  // Items of one list are appended together, so the list stays one slice of the arena.
+  auto& v = ev.values.set(slot_);
+  if (v.text.off + v.text.len != ev.text.size()) v.text = ev.add_text(ev.view(v.text));
+  ev.text += '\0';
+  ev.text += item;
+  v.text.len += static_cast<std::uint32_t>(item.size() + 1);
+}
+
+}  // namespace stash53::event
