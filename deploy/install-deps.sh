@@ -3,8 +3,10 @@
 set -eu
 packages="build-essential cmake make pkg-config
 libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
-libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
+libpsl-dev publicsuffix libmaxminddb-dev libssl-dev
+libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev
 tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy python3-zmq iproute2 util-linux
+libmaxmind-db-writer-perl mmdb-bin python3-cryptography curl ca-certificates
 redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm"
 missing=""
 for p in $packages; do

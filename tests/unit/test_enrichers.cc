@@ -54,6 +54,27 @@ BOOST_AUTO_TEST_CASE(nsid_label_from_options_or_host_name) {
                  .find("enrich[0].label") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(server_id_from_the_nsid_or_the_address_map) {
+  auto e = test::make_enricher("server_id", "{servers: {192.0.2.53: ns1-fra, '2001:db8::53': ns2}}");
+  // A response carrying NSID "b1.ams" (RFC 5001 option 3): the server's own word wins.
+  auto with_nsid = event_for(DnsBuilder().header(1, 0x8180, 1, 0, 0, 1).question("a.example.", 1)
+                                 .u8(0).rr_fixed(41, 1232, 0, 10).u16(3).u16(6)
+                                 .raw({'b', '1', '.', 'a', 'm', 's'}));
+  with_nsid.net.src.bytes[0] = 192, with_nsid.net.src.bytes[2] = 2, with_nsid.net.src.bytes[3] = 53;
+  e->enrich(with_nsid);
+  BOOST_TEST(field_text(with_nsid, "server_id") == "b1.ams");
+  // A query to 192.0.2.53: the map names its destination.
+  auto query = event_for(DnsBuilder().header(2, 0x0100, 1, 0).question("a.example.", 1));
+  query.net.dst = with_nsid.net.src;
+  e->enrich(query);
+  BOOST_TEST(field_text(query, "server_id") == "ns1-fra");
+  auto unknown = event_for(DnsBuilder().header(3, 0x8180, 1, 0).question("a.example.", 1));
+  e->enrich(unknown);
+  BOOST_TEST(field_text(unknown, "server_id") == "<none>");
+  BOOST_TEST(test::config_error_of([] { test::make_enricher("server_id", "{servers: {ns1: x}}"); })
+                 .find("servers.ns1") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_enricher_type_is_a_config_error) {
   const auto e = test::config_error_of([] { test::make_enricher("geoipp"); });
   BOOST_TEST(e.find("enrich[0].type") != std::string::npos);

@@ -1,0 +1,110 @@
+// `privacy`: client addresses that no longer identify a person, in every output. Runs last (stage
+// Privacy), after GeoIP and the security state have used the real addresses. Truncation keeps a
+// prefix (default /24 and /56); pseudonymisation replaces addresses by keyed, prefix-preserving
+// Crypto-PAn pseudonyms (enrich/cryptopan.h), so one client stays one pseudonym across sensors
+// sharing the key. Optionally the server's and the ECS address too, and qname cut to its
+// registered domain.
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "decode/text.h"
+#include "enrich/cryptopan.h"
+#include "enrich/enricher.h"
+#include "event/fields.h"
+
+namespace stash53::enrich {
+namespace {
+
+class PrivacyEnricher final : public Enricher {
+ public:
+  explicit PrivacyEnricher(const EnricherSpec& spec) {
+    auto& o = *spec.options;
+    std::string mode = "truncate";
+    o.read("addresses", mode, "truncate or pseudonymize");
+    if (mode != "truncate" && mode != "pseudonymize")
+      o.fail("addresses", "expected truncate or pseudonymize, got '" + mode + "'");
+    o.read_range("ipv4_prefix", v4_prefix_, 0, 32);
+    o.read_range("ipv6_prefix", v6_prefix_, 0, 128);
+    o.read("server", server_, "true or false (also the server's address)");
+    o.read("ecs", ecs_, "true or false (also the EDNS Client Subnet address)");
+    std::string qname = "full";
+    o.read("qname", qname, "full or registered_domain");
+    if (qname != "full" && qname != "registered_domain")
+      o.fail("qname", "expected full or registered_domain, got '" + qname + "'");
+    if (qname == "registered_domain") {
+      registered_ = event::Catalogue::instance().find("registered_domain");
+      if (registered_ == nullptr)
+        o.fail("qname", "needs the public_suffix enricher, which this build lacks");
+    }
+    std::string key, key_file;
+    o.read("key", key, "64 hex digits (the Crypto-PAn key)");
+    o.read("key_file", key_file, "a file holding the key: 64 hex digits or 32 raw bytes");
+    if (mode == "pseudonymize") {
+      if (key.empty() == key_file.empty())
+        o.fail(key.empty() ? "key" : "key_file", "pseudonymize needs exactly one of key, key_file");
+      if (!key_file.empty()) {
+        std::ifstream in(key_file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (!in) o.fail("key_file", "cannot read '" + key_file + "'");
+        key = text.str();
+      }
+      try {
+        auto bytes = parse_cryptopan_key(key);
+        pan_.emplace(bytes);
+        bytes.fill(0);
+      } catch (const std::invalid_argument& e) {
+        o.fail(key_file.empty() ? "key" : "key_file", e.what());
+      }
+      key.assign(key.size(), '\0');
+    } else if (!key.empty() || !key_file.empty()) {
+      o.fail(key.empty() ? "key_file" : "key", "only used with addresses: pseudonymize");
+    }
+  }
+
+  void enrich(decode::DnsEvent& ev) noexcept override {
+    auto& net = ev.net;
+    // Without the QR bit (a cut header) the client is unknown: both addresses count as it.
+    const bool known = ev.hdr.size >= 4;
+    if (!known || !ev.hdr.qr || server_) hide(net.src.bytes, net.ipv6);
+    if (!known || ev.hdr.qr || server_) hide(net.dst.bytes, net.ipv6);
+    auto& e = ev.edns;
+    if (ecs_ && e.has_ecs && (e.ecs_family == 1 || e.ecs_family == 2)) {
+      const bool v6 = e.ecs_family == 2;
+      hide(e.ecs_bytes.bytes, v6);
+      truncate_address(e.ecs_bytes.bytes, v6, e.ecs_source);  // no more than the client sent
+      scratch_.clear();
+      if (v6)
+        decode::text::append_ipv6(scratch_, e.ecs_bytes.bytes);
+      else
+        decode::text::append_ipv4(scratch_, e.ecs_bytes.bytes);
+      e.ecs_address = ev.add_text(scratch_);
+    }
+    if (registered_ != nullptr && ev.has_question) {
+      scratch_.clear();
+      if (registered_->append_text(ev, scratch_)) ev.qname = ev.add_text(scratch_ += '.');
+    }
+    hits_.add();
+  }
+
+ private:
+  void hide(std::uint8_t* addr, bool ipv6) noexcept {
+    if (pan_)
+      pan_->anonymize(addr, ipv6);
+    else
+      truncate_address(addr, ipv6, ipv6 ? v6_prefix_ : v4_prefix_);
+  }
+
+  unsigned v4_prefix_ = 24, v6_prefix_ = 56;
+  bool server_ = false, ecs_ = true;
+  const event::Field* registered_ = nullptr;
+  std::optional<CryptoPan> pan_;
+  std::string scratch_;
+};
+
+}  // namespace
+
+STASH53_REGISTER_ENRICHER("privacy", PrivacyEnricher, Privacy, false);
+
+}  // namespace stash53::enrich
