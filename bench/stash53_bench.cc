@@ -3,6 +3,10 @@
 //   decode        Decoder only (layers + DNS message parsing)
 //   pipeline      Decoder + enrichers + JSON + a null emitter's queue and thread
 // Prints messages per second for each, the median of --runs runs, and the peak RSS.
+//   --clients N   first gives the IPv4 clients of the capture N distinct public addresses (by
+//                 client port), so GeoIP has something to look up (a loopback capture has none)
+//   --costs       also the pipeline with each default enricher left out, and with none, runs
+//                 interleaved, so each enricher's cost is a ratio taken in one run
 #include <pcap/pcap.h>
 #include <sys/resource.h>
 
@@ -90,13 +94,47 @@ double run_decode(const Capture& c, std::uint64_t& messages) {
   return static_cast<double>(sink.messages) / s;
 }
 
-double run_pipeline(const Capture& c, std::uint64_t& messages) {
+// Client side of each IPv4 packet (the side not on port 53) → one of `n` public addresses.
+void readdress(Capture& c, unsigned n) {
+  if (c.dlt != DLT_EN10MB) throw std::runtime_error("--clients needs an Ethernet capture");
+  std::vector<std::uint32_t> pool;
+  for (std::uint32_t x = 0x01000000, step = 2654435761u; pool.size() < n; x += step) {
+    const std::uint8_t a[4] = {static_cast<std::uint8_t>(x >> 24), static_cast<std::uint8_t>(x >> 16),
+                               static_cast<std::uint8_t>(x >> 8), static_cast<std::uint8_t>(x)};
+    if (a[0] >= 1 && a[0] < 224 && a[0] != 10 && a[0] != 127 && a[0] != 100 && a[0] != 172 &&
+        a[0] != 192 && a[0] != 198 && a[0] != 169)
+      pool.push_back(x);
+  }
+  for (std::size_t i = 0; i < c.ts.size(); ++i) {
+    std::uint8_t* f = c.bytes.data() + c.offset[i];
+    if (c.length[i] < 14 + 20 + 4 || f[12] != 0x08 || f[13] != 0x00) continue;
+    std::uint8_t* ip = f + 14;
+    const std::size_t ihl = (ip[0] & 0x0f) * 4u;
+    if (c.length[i] < 14 + ihl + 4) continue;
+    const std::uint16_t sport = static_cast<std::uint16_t>(ip[ihl] << 8 | ip[ihl + 1]);
+    const std::uint16_t dport = static_cast<std::uint16_t>(ip[ihl + 2] << 8 | ip[ihl + 3]);
+    const bool query = dport == 53;
+    const std::uint32_t a = pool[(query ? sport : dport) % pool.size()];
+    std::uint8_t* client = ip + (query ? 12 : 16);
+    for (int k = 0; k < 4; ++k) client[k] = static_cast<std::uint8_t>(a >> (24 - 8 * k));
+  }
+}
+
+std::vector<std::string> enricher_set(const std::string& without) {
+  std::vector<std::string> out;
+  for (const auto& type : enrich::default_enrichers())
+    if (type != without && without != "*") out.push_back(type);
+  return out;
+}
+
+double run_pipeline(const Capture& c, std::uint64_t& messages,
+                    const std::vector<std::string>& types = enricher_set("")) {
   YAML::Node nsid_opts(YAML::NodeType::Map), null_opts(YAML::NodeType::Map);
   nsid_opts["label"] = "bench";
   if (const char* f = std::getenv("FLUSH_MS")) null_opts["flush_ms"] = std::atoi(f);
   config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
   std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
-  for (const auto& type : enrich::default_enrichers()) {
+  for (const auto& type : types) {
     YAML::Node n(YAML::NodeType::Map);
     config::OptionReader o(n, type);
     auto e = enrich::make_enricher({type, type == "nsid" ? &nsid_reader : &o, true});
@@ -124,14 +162,20 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s CAPTURE.pcap [--runs N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s CAPTURE.pcap [--runs N] [--clients N] [--costs]\n", argv[0]);
     return 2;
   }
   int runs = 5;
-  for (int i = 2; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[i + 1]));
+  unsigned clients = 0;
+  bool costs = false;
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--clients") == 0 && i + 1 < argc) clients = static_cast<unsigned>(std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--costs") == 0) costs = true;
+  }
   try {
-    const Capture c = load(argv[1]);
+    Capture c = load(argv[1]);
+    if (clients > 0) readdress(c, clients);
     std::printf("capture: %s, %zu packets, %.1f MB\n", argv[1], c.ts.size(),
                 static_cast<double>(c.bytes.size()) / 1e6);
     std::vector<double> decode_rates, pipeline_rates;
@@ -139,6 +183,26 @@ int main(int argc, char** argv) {
     for (int r = 0; r < runs; ++r) {
       decode_rates.push_back(run_decode(c, decoded));
       pipeline_rates.push_back(run_pipeline(c, emitted));
+    }
+    if (costs) {
+      // Defaults less one (or all): each run tries every set once, so the sets share the
+      // machine's noise and the ratios hold even when the machine is busy.
+      std::vector<std::string> leave_out = {"*"};
+      for (const auto& t : enricher_set("")) leave_out.push_back(t);
+      std::vector<std::vector<double>> rates(leave_out.size() + 1);
+      for (int r = 0; r < runs; ++r) {
+        std::uint64_t n = 0;
+        rates[0].push_back(run_pipeline(c, n));
+        for (std::size_t k = 0; k < leave_out.size(); ++k)
+          rates[k + 1].push_back(run_pipeline(c, n, enricher_set(leave_out[k])));
+      }
+      const double all = median(rates[0]);
+      std::printf("defaults: %.0f messages/s (all of them on)\n", all);
+      for (std::size_t k = 0; k < leave_out.size(); ++k) {
+        const double m = median(rates[k + 1]);
+        std::printf("without %-14s %.0f messages/s: with it, %.1f%% of the speed without it\n",
+                    leave_out[k] == "*" ? "any" : leave_out[k].c_str(), m, 100.0 * all / m);
+      }
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -121,9 +121,8 @@ class FieldValues {
  public:
   static constexpr std::size_t kMaxSlots = 128;
   struct Value {
-    TextRef text;  // text, or a list of texts separated by '\0'
+    TextRef text;  // text (a Number's decimal text), or a list of texts separated by '\0'
     std::uint64_t number = 0;
-    double real = 0;
   };
   [[nodiscard]] bool has(std::size_t slot) const noexcept {
     return (set_[slot / 64] >> (slot % 64) & 1) != 0;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <optional>
 
+#include <fmt/format.h>
+
 #include "common/log.h"
 #include "enrich/enricher.h"
 #include "enrich/geoip_db.h"
@@ -34,15 +36,14 @@ struct GeoFields {
         asn(block + ".asn", FieldType::Integer, rank, "autonomous system number (ASN database)"),
         as_org(block + ".as_org", FieldType::String, rank, "autonomous system organisation") {}
 
-  void set(decode::DnsEvent& ev, const GeoRecord& r) const {
+  void set(decode::DnsEvent& ev, const GeoRecord& r, const std::string& lat_text,
+           const std::string& lon_text) const {
     if (!r.country_code.empty()) country_code.set_text(ev, r.country_code);
     if (!r.country.empty()) country.set_text(ev, r.country);
     if (!r.city.empty()) city.set_text(ev, r.city);
     if (r.has_location) {
-      // Six decimals (about 0.1 m): a float in the database gives no more, and keeps the
-      // JSON free of the float's binary noise (37.422001 rather than 37.42200088500977).
-      lat.set_real(ev, std::round(r.lat * 1e6) / 1e6);
-      lon.set_real(ev, std::round(r.lon * 1e6) / 1e6);
+      lat.set_number_text(ev, lat_text);
+      lon.set_number_text(ev, lon_text);
     }
     if (r.asn != 0) asn.set_number(ev, r.asn);
     if (!r.as_org.empty()) as_org.set_text(ev, r.as_org);
@@ -81,6 +82,7 @@ class GeoCache {
     decode::IpAddress addr;
     bool ipv6 = false, used = false, found = false;
     GeoRecord record;
+    std::string lat, lon;  // as decimal text, made once per lookup
   };
   Slot& find(const decode::IpAddress& a, bool ipv6, bool& hit) noexcept {
     std::uint64_t h = 0xcbf29ce484222325u ^ ipv6;  // FNV-1a over the bytes used
@@ -143,9 +145,13 @@ class GeoipEnricher final : public Enricher {
       slot.found = false;
       for (const auto& db : dbs_) slot.found |= db->lookup(a.bytes, ipv6, slot.record);
       slot.addr = a, slot.ipv6 = ipv6, slot.used = true;
+      // Six decimals (about 0.1 m): a float in the database holds no more, and the JSON stays
+      // free of the float's binary noise (37.422001 rather than 37.42200088500977).
+      slot.lat = fmt::format("{}", std::round(slot.record.lat * 1e6) / 1e6);
+      slot.lon = fmt::format("{}", std::round(slot.record.lon * 1e6) / 1e6);
     }
     if (!slot.found || slot.record.empty()) return false;
-    f.set(ev, slot.record);
+    f.set(ev, slot.record, slot.lat, slot.lon);
     return true;
   }
 

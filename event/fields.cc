@@ -345,12 +345,13 @@ void Catalogue::seal() const {
   for (const auto& f : fields_) ordered_.push_back(&f);
   std::stable_sort(ordered_.begin(), ordered_.end(),
                    [](const Field* a, const Field* b) { return a->rank < b->rank; });
+  auto quoted = [](std::string_view key) { return fmt::format("\"{}\"", key); };
   for (const Field* f : ordered_) {
     Entry e{f, {}, {}};
     std::string_view name = f->name;
     for (std::size_t dot; (dot = name.find('.')) != std::string_view::npos; name.remove_prefix(dot + 1))
-      e.parents.push_back("\"" + std::string(name.substr(0, dot)) + "\"");
-    e.quoted_leaf = "\"" + std::string(name) + "\"";
+      e.parents.push_back(quoted(name.substr(0, dot)));
+    e.quoted_leaf = quoted(name);
     entries_.push_back(std::move(e));
   }
   sealed_ = true;
@@ -388,7 +389,7 @@ bool Field::append_text(const decode::DnsEvent& ev, std::string& out) const {
       break;
     }
     case FieldType::Integer: decode::text::append_uint(out, v.number); break;
-    case FieldType::Number: out += fmt::format("{}", v.real); break;
+    case FieldType::Number: out += ev.view(v.text); break;
     case FieldType::Boolean: out += v.number != 0 ? "true" : "false"; break;
     case FieldType::Object:
     case FieldType::Array: return false;
@@ -435,7 +436,11 @@ void Catalogue::write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& 
         break;
       }
       case FieldType::Integer: w.Uint64(v.number); break;
-      case FieldType::Number: w.Double(v.real); break;
+      case FieldType::Number: {
+        const std::string_view t = ev.view(v.text);
+        w.RawValue(t.data(), t.size(), rapidjson::kNumberType);
+        break;
+      }
       case FieldType::Boolean: w.Bool(v.number != 0); break;
       case FieldType::Object:
       case FieldType::Array: w.Null(); break;
@@ -458,6 +463,12 @@ ValueField::ValueField(std::string name, FieldType type, int rank, std::string h
 void ValueField::set_text(decode::DnsEvent& ev, std::string_view s) const {
   const auto ref = ev.add_text(s);  // before set(): the arena may move, the slot may be new
   ev.values.set(slot_).text = ref;
+}
+
+void ValueField::set_real(decode::DnsEvent& ev, double v) const {
+  char buf[32];
+  const auto end = fmt::format_to_n(buf, sizeof buf, "{}", v).out;
+  set_text(ev, {buf, static_cast<std::size_t>(end - buf)});
 }
 
 void ValueField::add_item(decode::DnsEvent& ev, std::string_view item) const {

@@ -102,7 +102,10 @@ class ValueField {
 
   void set_text(decode::DnsEvent& ev, std::string_view s) const;
   void set_number(decode::DnsEvent& ev, std::uint64_t v) const { ev.values.set(slot_).number = v; }
-  void set_real(decode::DnsEvent& ev, double v) const { ev.values.set(slot_).real = v; }
+  /// A Number field: kept as its shortest decimal text, written as a JSON number.
+  void set_real(decode::DnsEvent& ev, double v) const;
+  /// A Number field given as decimal text already (made once, e.g. in a cache).
+  void set_number_text(decode::DnsEvent& ev, std::string_view decimal) const { set_text(ev, decimal); }
   void set_bool(decode::DnsEvent& ev, bool v) const { ev.values.set(slot_).number = v ? 1 : 0; }
   /// Appends an item to a StringList field.
   void add_item(decode::DnsEvent& ev, std::string_view item) const;
