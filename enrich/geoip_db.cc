@@ -9,7 +9,6 @@
 #include <limits>
 #include <stdexcept>
 #include <system_error>
-#include <unordered_set>
 #include <vector>
 
 namespace stash53::enrich {
@@ -129,76 +128,11 @@ bool read_location(MMDB_entry_s& entry, const char* const* lat_path, const char*
   return true;
 }
 
-// Groups of top-level keys a database's records may have.
-enum Keys : std::uint32_t {
-  kHasCountry = 1u << 0,       // `country` or `registered_country` maps (MaxMind)
-  kHasCity = 1u << 1,          // `city` map (MaxMind)
-  kHasLocation = 1u << 2,      // `location` map (MaxMind)
-  kHasFlatCountry = 1u << 3,   // `country_code` string (flat)
-  kHasFlatCity = 1u << 4,      // `city` string (flat)
-  kHasFlatLocation = 1u << 5,  // `latitude` (flat)
-  kHasAsn = 1u << 6,           // `autonomous_system_number` (both)
-  kHasAsOrg = 1u << 7,         // `autonomous_system_organization` (both)
-};
-
-constexpr const char* kCountry[] = {"country", nullptr};
-constexpr const char* kRegistered[] = {"registered_country", nullptr};
-constexpr const char* kCity[] = {"city", nullptr};
-constexpr const char* kLocation[] = {"location", nullptr};
-
-std::uint32_t keys_of(MMDB_entry_s entry) noexcept {
-  const auto type_at = [&entry](const char* const* path) -> int {
-    const MMDB_entry_data_s d = value_at(entry, path);
-    return d.has_data ? static_cast<int>(d.type) : -1;
-  };
-  std::uint32_t keys = 0;
-  if (type_at(kCountry) == MMDB_DATA_TYPE_MAP || type_at(kRegistered) == MMDB_DATA_TYPE_MAP)
-    keys |= kHasCountry;
-  const int city = type_at(kCity);
-  if (city == MMDB_DATA_TYPE_MAP) keys |= kHasCity;
-  if (city == MMDB_DATA_TYPE_UTF8_STRING) keys |= kHasFlatCity;
-  if (type_at(kLocation) == MMDB_DATA_TYPE_MAP) keys |= kHasLocation;
-  if (type_at(kFlatCountry) == MMDB_DATA_TYPE_UTF8_STRING) keys |= kHasFlatCountry;
-  if (type_at(kFlatLatitude) != -1) keys |= kHasFlatLocation;
-  if (type_at(kAsn) != -1) keys |= kHasAsn;
-  if (type_at(kAsOrg) != -1) keys |= kHasAsOrg;
-  return keys;
-}
-
-// Walks the search tree depth first (low addresses first) and ORs the key groups of the first
-// `kSampleRecords` distinct records. Setup only: allocates.
-std::uint32_t sample_keys(const MMDB_s& db) {
-  constexpr std::size_t kSampleRecords = 4096;
-  constexpr std::size_t kMaxNodes = std::size_t{1} << 20;
-  std::vector<std::uint32_t> stack{0};
-  // The IPv4 aliases in IPv6 databases make subtrees shared, so remember visited nodes.
-  std::unordered_set<std::uint32_t> nodes{0};
-  std::unordered_set<std::uint32_t> records;
-  std::uint32_t keys = 0;
-  while (!stack.empty() && records.size() < kSampleRecords && nodes.size() < kMaxNodes) {
-    MMDB_search_node_s node{};
-    const std::uint32_t n = stack.back();
-    stack.pop_back();
-    if (MMDB_read_node(&db, n, &node) != MMDB_SUCCESS) continue;
-    const std::uint64_t next[2] = {node.right_record, node.left_record};  // left popped first
-    const std::uint8_t type[2] = {node.right_record_type, node.left_record_type};
-    const MMDB_entry_s entry[2] = {node.right_record_entry, node.left_record_entry};
-    for (int i = 0; i < 2; ++i) {
-      if (type[i] == MMDB_RECORD_TYPE_SEARCH_NODE) {
-        const auto child = static_cast<std::uint32_t>(next[i]);
-        if (nodes.insert(child).second) stack.push_back(child);
-      } else if (type[i] == MMDB_RECORD_TYPE_DATA) {
-        if (records.insert(entry[i].offset).second) keys |= keys_of(entry[i]);
-      }
-    }
-  }
-  return keys;
-}
-
-void fill(MMDB_entry_s& entry, std::uint32_t keys, GeoRecord& out) {
+// Tries the keys of both schemas: a record has one schema's or the other's.
+void fill(MMDB_entry_s& entry, GeoRecord& out) {
   if (out.country_code.empty() || out.country.empty()) {
     bool done = false;
-    if (keys & kHasCountry) {
+    {
       // Take code and name from the same map: `country` (where the address is), else
       // `registered_country` (who holds the block; all some GeoIP2 records have).
       const MMDB_entry_data_s code = value_at(entry, kCountryIso);
@@ -208,19 +142,19 @@ void fill(MMDB_entry_s& entry, std::uint32_t keys, GeoRecord& out) {
       done = !out.country_code.empty() || read_string(entry, iso, out.country_code);
       if (out.country.empty()) read_string(entry, name, out.country);
     }
-    if (!done && (keys & kHasFlatCountry)) read_string(entry, kFlatCountry, out.country_code);
+    if (!done) read_string(entry, kFlatCountry, out.country_code);
   }
   if (out.city.empty()) {
-    const bool done = (keys & kHasCity) && read_string(entry, kCityName, out.city);
-    if (!done && (keys & kHasFlatCity)) read_string(entry, kFlatCity, out.city);
+    const bool done = read_string(entry, kCityName, out.city);
+    if (!done) read_string(entry, kFlatCity, out.city);
   }
   if (!out.has_location) {
-    const bool done = (keys & kHasLocation) && read_location(entry, kLatitude, kLongitude, out);
-    if (!done && (keys & kHasFlatLocation))
+    const bool done = read_location(entry, kLatitude, kLongitude, out);
+    if (!done)
       read_location(entry, kFlatLatitude, kFlatLongitude, out);
   }
-  if (out.asn == 0 && (keys & kHasAsn)) read_asn(entry, out.asn);
-  if (out.as_org.empty() && (keys & kHasAsOrg)) read_string(entry, kAsOrg, out.as_org);
+  if (out.asn == 0) read_asn(entry, out.asn);
+  if (out.as_org.empty()) read_string(entry, kAsOrg, out.as_org);
 }
 
 bool is_v4_mapped(const std::uint8_t* a) noexcept {
@@ -253,7 +187,6 @@ GeoDatabase::GeoDatabase(const std::string& path) : path_(path) {
     throw std::runtime_error(msg);
   }
   db_.reset(db.release());
-  keys_ = sample_keys(*db_);
 }
 
 GeoDatabase::~GeoDatabase() = default;
@@ -299,7 +232,7 @@ bool GeoDatabase::lookup(const std::uint8_t* addr, bool ipv6, GeoRecord& out) co
   }
   if (err != MMDB_SUCCESS || !res.found_entry) return false;
   try {
-    fill(res.entry, keys_, out);
+    fill(res.entry, out);
   } catch (...) {
     // Only std::string growth can throw (bad_alloc); keep what was filled.
   }

@@ -41,9 +41,7 @@ struct GeoRecord {
 
 /// One MMDB file, opened with MMDB_MODE_MMAP and closed by the destructor. Non-copyable and
 /// non-movable. lookup() only reads the mapping, so one instance may be shared by any number of
-/// threads once constructed. Which keys lookup() reads is decided once, at open, from the
-/// records the search tree reaches first (up to 4096 distinct ones, so all of a small database):
-/// a key no sampled record has is never read.
+/// threads once constructed. lookup() tries the keys of both schemas on every record.
 class GeoDatabase {
  public:
   /// Opens and memory-maps `path`. Throws std::runtime_error
@@ -81,7 +79,6 @@ class GeoDatabase {
   std::unique_ptr<MMDB_s, Closer> db_;
   // Which groups of keys (a `Keys` bit set in the .cc) the database's records have, sampled at
   // open, so that lookup() does not search each record for keys this database never has.
-  std::uint32_t keys_ = 0;
 };
 
 /// True for addresses GeoIP can say something about, false for those no database has an entry
