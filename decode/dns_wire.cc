@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/bytes.h"
 #include "decode/edns.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
@@ -13,13 +14,6 @@ constexpr std::size_t kHeaderSize = 12;
 constexpr std::size_t kMaxNameWire = 255;  // RFC 1035 §2.3.4
 // A name has at most 127 labels, so a walk that needs more pointers than that is a loop.
 constexpr int kMaxPointers = 127;
-
-std::uint16_t be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
-std::uint32_t be32(const std::uint8_t* p) noexcept {
-  return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-}
 
 TextRef append_name(WireMessage msg, std::size_t& pos, std::string& text, Malformed truncated_as,
                     Malformed& fault) noexcept {

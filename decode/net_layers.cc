@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/bytes.h"
+
 namespace stash53::decode {
 namespace {
 
@@ -13,10 +15,6 @@ constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherVlan = 0
 constexpr std::uint8_t kIpProtoTcp = 6, kIpProtoUdp = 17;
 
 using Bytes = std::span<const std::uint8_t>;
-
-std::uint16_t be16(const std::uint8_t* p) noexcept {
-  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-}
 
 enum class Family : std::uint8_t { None, V4, V6 };
 

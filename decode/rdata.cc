@@ -1,6 +1,7 @@
 // RDATA in zone-file presentation format, one layout per RR type (RFC 1035 §3.3 and the RFC
 // of each type), printed as dig prints it.
 #include "decode/dns_wire.h"
+#include "common/bytes.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
 
@@ -270,9 +271,6 @@ class RdataReader {
   }
 
  private:
-  static std::uint32_t be32(const std::uint8_t* p) {
-    return std::uint32_t{p[0]} << 24 | std::uint32_t{p[1]} << 16 | std::uint32_t{p[2]} << 8 | p[3];
-  }
   bool take(std::size_t n) {
     if (!ok_ || n > end_ - pos_) {
       ok_ = false;

@@ -9,35 +9,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/bytes.h"
+
 namespace stash53::enrich {
 namespace {
 
 constexpr std::size_t kBlock = 16;  // AES block size
 constexpr unsigned kMaxBits = 128;
-
-std::uint64_t load_be64(const std::uint8_t* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  return v;
-}
-
-void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
-  std::memcpy(p, &v, sizeof v);
-}
-
-std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
-  return v;
-}
-
-void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap32(v);
-  std::memcpy(p, &v, sizeof v);
-}
 
 // The first `n` bits set, for n in [0, 64] (a shift by 64 is undefined, hence the branch).
 std::uint64_t leading_mask(unsigned n) noexcept {
@@ -92,8 +70,8 @@ CryptoPan::CryptoPan(std::span<const std::uint8_t, kKeySize> key) : ctx_(EVP_CIP
     OPENSSL_cleanse(pad, sizeof pad);
     throw_openssl("encrypting the pad");
   }
-  pad_.hi = load_be64(pad);
-  pad_.lo = load_be64(pad + 8);
+  pad_.hi = be64(pad);
+  pad_.lo = be64(pad + 8);
   OPENSSL_cleanse(pad, sizeof pad);
 }
 
@@ -142,7 +120,7 @@ bool CryptoPan::one_time_pad(Bits128 addr, unsigned bits, Bits128& otp) noexcept
 }
 
 void CryptoPan::anonymize_v4(std::uint8_t addr[4]) noexcept {
-  const Bits128 in{std::uint64_t{load_be32(addr)} << 32, 0};
+  const Bits128 in{std::uint64_t{be32(addr)} << 32, 0};
   Bits128 otp;
   if (!one_time_pad(in, 32, otp)) {
     std::memset(addr, 0, 4);
@@ -153,7 +131,7 @@ void CryptoPan::anonymize_v4(std::uint8_t addr[4]) noexcept {
 }
 
 void CryptoPan::anonymize_v6(std::uint8_t addr[16]) noexcept {
-  const Bits128 in{load_be64(addr), load_be64(addr + 8)};
+  const Bits128 in{be64(addr), be64(addr + 8)};
   Bits128 otp;
   if (!one_time_pad(in, 128, otp)) {
     std::memset(addr, 0, 16);

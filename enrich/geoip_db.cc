@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include "common/bytes.h"
+
 namespace stash53::enrich {
 
 bool GeoRecord::empty() const noexcept {
@@ -162,11 +164,6 @@ bool is_v4_mapped(const std::uint8_t* a) noexcept {
   return std::memcmp(a, kPrefix, sizeof kPrefix) == 0;
 }
 
-std::uint32_t load_be32(const std::uint8_t* p) noexcept {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         std::uint32_t{p[3]};
-}
-
 }  // namespace
 
 void GeoDatabase::Closer::operator()(MMDB_s* db) const noexcept {
@@ -271,17 +268,17 @@ bool is_global_v4(std::uint32_t a) noexcept {
 
 bool is_global_address(const std::uint8_t* addr, bool ipv6) noexcept {
   if (addr == nullptr) return false;
-  if (!ipv6) return is_global_v4(load_be32(addr));
-  if (is_v4_mapped(addr)) return is_global_v4(load_be32(addr + 12));
+  if (!ipv6) return is_global_v4(be32(addr));
+  if (is_v4_mapped(addr)) return is_global_v4(be32(addr + 12));
   // RFC 6052 well-known NAT64 prefix 64:ff9b::/96 carries the IPv4 address in the last 32 bits.
   static constexpr std::uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-  if (std::memcmp(addr, kNat64, sizeof kNat64) == 0) return is_global_v4(load_be32(addr + 12));
+  if (std::memcmp(addr, kNat64, sizeof kNat64) == 0) return is_global_v4(be32(addr + 12));
   // RFC 3056 6to4 2002:V4ADDR::/48.
-  if (addr[0] == 0x20 && addr[1] == 0x02) return is_global_v4(load_be32(addr + 2));
+  if (addr[0] == 0x20 && addr[1] == 0x02) return is_global_v4(be32(addr + 2));
   // Global unicast is 2000::/3 (RFC 4291 §2.4); everything else (::, ::1, ULA, link-local,
   // site-local, multicast, discard-only 100::/64) has no location.
   if ((addr[0] & 0xe0) != 0x20) return false;
-  const std::uint32_t hi = load_be32(addr);
+  const std::uint32_t hi = be32(addr);
   const unsigned third = (unsigned{addr[4]} << 8) | addr[5];
   if (hi == 0x20010db8) return false;                 // RFC 3849 documentation
   if (hi == 0x20010002 && third == 0) return false;   // RFC 5180 benchmarking 2001:2::/48

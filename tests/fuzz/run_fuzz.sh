@@ -30,14 +30,16 @@ build=$(cd "$build" && pwd)
 # vector that ASan cannot see.
 flags="-fsanitize=fuzzer-no-link,address,undefined -fsanitize-coverage-ignorelist=$src/tests/fuzz/coverage_ignore.txt -fno-omit-frame-pointer -D_GLIBCXX_ASSERTIONS"
 
-# ctest -j may start both targets at once: one configures, builds and makes the seeds.
+# The geoip enricher reads the databases the main build fetched, next to this tree (none: it
+# steps aside). ctest -j may start both targets at once: one configures, builds and makes the seeds.
 (
   flock 9
   # Configured every time (a few seconds, nothing rebuilt) so changed flags are never stale.
   CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DSTASH53_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
-    -DSTASH53_SHARED_DIR="$shared" >"$build/fuzz-configure.log" 2>&1 ||
+    -DSTASH53_SHARED_DIR="$shared" -DSTASH53_FETCH_GEOIP=OFF \
+    -DSTASH53_GEOIP_DIR="$(dirname "$build")/geoip" >"$build/fuzz-configure.log" 2>&1 ||
     { cat "$build/fuzz-configure.log" >&2; exit 1; }
   # shellcheck disable=SC2046,SC2086
   cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets) >"$build/fuzz-build.log" 2>&1 ||
