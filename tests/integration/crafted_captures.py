@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Crafted captures for full-fidelity decoding (tests/EVENT_SPEC.md, "Additions ...").
+"""Crafted captures for full-fidelity decoding (the fields as `stash53 --list-fields` describes them).
 
 build(outdir) writes, deterministically, captures of IP fragments (v4, v6), DNS over TCP
 corner cases, EDNS options, mDNS and malformed messages, as servers and clients on the
@@ -512,7 +512,7 @@ def malformed():
     cap.exchange(44100, query(0x4500, "example.org"), a_response(0x4500))
     header = Capture("malformed-header", "a query cut inside its header, then a valid exchange")
     header.add(header.udp(CLIENT4, SERVER4, 44001, 53, hdr(0x4401)[:7]))
-    # 7 bytes: id, flags and qdcount arrived, ancount only half (EVENT_SPEC).
+    # 7 bytes: id, flags and qdcount arrived, ancount only half (see the field catalogue: `malformed`).
     header.expect({"malformed": "truncated-header", "id": 0x4401, "msg_type": "query",
                    "qdcount": 1, "ancount": ABSENT, "qname": ABSENT, "answers": ABSENT},
                   s_port=44001)

@@ -682,7 +682,7 @@ def _compare_message(ev, row, alone):
     for col, ev_col in EVENT_SECTIONS.items():
         expected = _parse_records(row[col])
         if ev.get("malformed") == "truncated-header" and not expected:
-            continue  # no whole header: the event has no record arrays (EVENT_SPEC)
+            continue  # no whole header: the event has no record arrays (field catalogue: `malformed`)
         problems += [f"{ev_col}{p}" for p in _compare_records(expected, ev.get(ev_col), faulty)]
     if row.get("edns_udp", "-") != "-":
         edns = ev.get("edns") or {}
@@ -705,7 +705,7 @@ def _compare_message(ev, row, alone):
 
 
 def _expected_options(row):
-    """Event edns fields (or ABSENT) implied by a row's option cells (EVENT_SPEC issue 3)."""
+    """Event edns fields (or ABSENT) implied by a row's option cells (field catalogue: `edns`)."""
     want = dict.fromkeys(("nsid", "nsid_hex", "ecs", "cookie", "padding", "keepalive"), ABSENT)
     want["ede"], want["options"] = [], []
     if row["nsid_hex"] != "-":
