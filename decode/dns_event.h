@@ -134,7 +134,6 @@ class FieldValues {
     set_[slot / 64] |= std::uint64_t{1} << (slot % 64);
     return values_[slot];
   }
-  void erase(std::size_t slot) noexcept { set_[slot / 64] &= ~(std::uint64_t{1} << (slot % 64)); }
   [[nodiscard]] bool empty() const noexcept { return (set_[0] | set_[1]) == 0; }
   void clear() noexcept { set_[0] = set_[1] = 0; }
 

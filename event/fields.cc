@@ -456,8 +456,7 @@ ValueField::ValueField(std::string name, FieldType type, int rank, std::string h
   f.name = std::move(name), f.type = type, f.rank = rank, f.help = std::move(help);
   f.values = std::move(values);
   auto& cat = Catalogue::instance();
-  index_ = cat.add(std::move(f));
-  slot_ = static_cast<std::size_t>(cat.at(index_).slot);
+  slot_ = static_cast<std::size_t>(cat.at(cat.add(std::move(f))).slot);
 }
 
 void ValueField::set_text(decode::DnsEvent& ev, std::string_view s) const {

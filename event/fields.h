@@ -106,22 +106,13 @@ class ValueField {
   void set_real(decode::DnsEvent& ev, double v) const;
   /// A Number field given as decimal text already (made once, e.g. in a cache).
   void set_number_text(decode::DnsEvent& ev, std::string_view decimal) const { set_text(ev, decimal); }
-  void set_bool(decode::DnsEvent& ev, bool v) const { ev.values.set(slot_).number = v ? 1 : 0; }
   /// Appends an item to a StringList field.
   void add_item(decode::DnsEvent& ev, std::string_view item) const;
-  void erase(decode::DnsEvent& ev) const noexcept { ev.values.erase(slot_); }
 
   [[nodiscard]] bool has(const decode::DnsEvent& ev) const noexcept { return ev.values.has(slot_); }
-  [[nodiscard]] std::string_view text(const decode::DnsEvent& ev) const noexcept {
-    return ev.view(ev.values.get(slot_).text);
-  }
-  [[nodiscard]] std::uint64_t number(const decode::DnsEvent& ev) const noexcept {
-    return ev.values.get(slot_).number;
-  }
-  [[nodiscard]] const Field& field() const { return Catalogue::instance().at(index_); }
 
  private:
-  std::size_t index_, slot_;
+  std::size_t slot_;
 };
 
 }  // namespace stash53::event
