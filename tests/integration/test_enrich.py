@@ -260,6 +260,13 @@ def check_privacy():
             checked += len(clients)
     print(f"ok   privacy: {checked} client addresses of {len(captures)} captures in no output, "
           "truncated and pseudonymised")
+    # The flag alone, with the default enrichers (geoip still sees the real address first).
+    clients = tshark_addresses(opts.sample)[0]
+    evs, err = events(["-r", opts.sample, "--anonymize"])
+    text = json.dumps(evs) + err
+    require(not [a for a in clients if a in text], f"--anonymize: {[a for a in clients if a in text]}")
+    require(any("geoip" in e for e in evs), "--anonymize: geoip saw no real address")
+    print(f"ok   --anonymize: none of the sample's {len(clients)} client addresses in the output")
 
     # Pseudonyms equal the reference implementation's.
     cfg = os.path.join(opts.workdir, "pan.yml")
