@@ -40,7 +40,7 @@ Components build_components(config::Config& cfg, const EnrichOverrides& override
       it = std::prev(list.end());
     }
     by_default[static_cast<std::size_t>(it - list.begin())] = false;  // asked for: no stepping aside
-    it->options.set(s.key, s.value);
+    if (!s.key.empty()) it->options.set(s.key, s.value);
   }
   for (const auto& type : overrides.disabled) check_known(type, "--no-enrich");
 

@@ -20,7 +20,7 @@ struct EnrichOverrides {
     std::string type, key;
     YAML::Node value;
   };
-  std::vector<Set> set;  // an enricher missing from the list is added
+  std::vector<Set> set;  // an enricher missing from the list is added; an empty key sets nothing
   std::vector<std::string> disabled;
 };
 

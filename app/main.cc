@@ -86,7 +86,7 @@ EnrichOverrides enrich_overrides(const CommandLine& cl) {
   EnrichOverrides o;
   if (!cl.nsid.empty()) o.set.push_back({"nsid", "label", YAML::Node(cl.nsid)});
   if (!cl.geoip_dbs.empty()) o.set.push_back({"geoip", "databases", YAML::Node(cl.geoip_dbs)});
-  if (cl.anonymize) o.set.push_back({"privacy", "addresses", YAML::Node("truncate")});
+  if (cl.anonymize) o.set.push_back({"privacy", "", {}});  // on, with its (or the config's) options
   o.disabled = cl.no_enrich;
   return o;
 }

@@ -21,7 +21,7 @@ struct ComponentConfig {
 struct Config {
   capture::PcapOptions capture;
   decode::DecodeOptions decode;
-  std::vector<ComponentConfig> enrich;  // empty: the defaults (rcode, tld, nsid)
+  std::vector<ComponentConfig> enrich;  // without the section: the registered defaults
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off
   bool bpf_given = false;  // capture.bpf set, even to "" (no filter)
   std::vector<ComponentConfig> emitters;
