@@ -143,7 +143,7 @@ int run(int argc, char** argv) {
                  "GeoIP/ASN database (MaxMind or ip-location-db MMDB) for the geoip enricher; "
                  "repeatable, replaces the configured ones");
   cli.add_flag("--anonymize", cl.anonymize,
-               "Truncate client addresses (/24, /56) in every output (enricher privacy)");
+               "Turn the privacy enricher on (by default: client addresses cut to /24, /56 in every output)");
   cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)");
   cli.add_flag("--list-fields", cl.list_fields, "Print the event's field catalogue and exit");
   cli.add_option("--log-level", cl.log_level, "trace, debug, info, warn, error or off");
