@@ -3,6 +3,7 @@
 // nothing is allocated per packet once its buffers have grown to the traffic's size.
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,12 @@ enum class Transport : std::uint8_t { Udp, Tcp };
 struct IpAddress {
   std::uint8_t bytes[16] = {};
 };
+
+/// True for an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), 16 bytes.
+[[nodiscard]] inline bool is_ipv4_mapped(const std::uint8_t* a) noexcept {
+  static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(a, kPrefix, sizeof kPrefix) == 0;
+}
 
 struct NetInfo {
   bool ipv6 = false;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/bytes.h"
+#include "decode/dns_event.h"
 
 namespace stash53::enrich {
 namespace {
@@ -42,11 +43,6 @@ std::uint8_t hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return static_cast<std::uint8_t>(c - '0');
   if (c >= 'a' && c <= 'f') return static_cast<std::uint8_t>(c - 'a' + 10);
   return static_cast<std::uint8_t>(c - 'A' + 10);
-}
-
-bool is_ipv4_mapped(const std::uint8_t* addr) noexcept {
-  static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(addr, kPrefix, sizeof kPrefix) == 0;
 }
 
 }  // namespace
@@ -145,7 +141,7 @@ void CryptoPan::anonymize_v6(std::uint8_t addr[16]) noexcept {
 void CryptoPan::anonymize(std::uint8_t* addr, bool ipv6) noexcept {
   if (!ipv6) {
     anonymize_v4(addr);
-  } else if (is_ipv4_mapped(addr)) {
+  } else if (decode::is_ipv4_mapped(addr)) {
     anonymize_v4(addr + 12);
   } else {
     anonymize_v6(addr);

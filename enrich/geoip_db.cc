@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "decode/dns_event.h"
 
 namespace stash53::enrich {
 
@@ -159,11 +160,6 @@ void fill(MMDB_entry_s& entry, GeoRecord& out) {
   if (out.as_org.empty()) read_string(entry, kAsOrg, out.as_org);
 }
 
-bool is_v4_mapped(const std::uint8_t* a) noexcept {
-  static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(a, kPrefix, sizeof kPrefix) == 0;
-}
-
 }  // namespace
 
 void GeoDatabase::Closer::operator()(MMDB_s* db) const noexcept {
@@ -197,7 +193,7 @@ unsigned GeoDatabase::ip_version() const noexcept { return db_->metadata.ip_vers
 
 bool GeoDatabase::lookup(const std::uint8_t* addr, bool ipv6, GeoRecord& out) const noexcept {
   if (addr == nullptr) return false;
-  const std::uint8_t* v4 = !ipv6 ? addr : (is_v4_mapped(addr) ? addr + 12 : nullptr);
+  const std::uint8_t* v4 = !ipv6 ? addr : (decode::is_ipv4_mapped(addr) ? addr + 12 : nullptr);
   const bool v6_db = db_->metadata.ip_version == 6;
   int err = MMDB_SUCCESS;
   MMDB_lookup_result_s res{};
@@ -269,7 +265,7 @@ bool is_global_v4(std::uint32_t a) noexcept {
 bool is_global_address(const std::uint8_t* addr, bool ipv6) noexcept {
   if (addr == nullptr) return false;
   if (!ipv6) return is_global_v4(be32(addr));
-  if (is_v4_mapped(addr)) return is_global_v4(be32(addr + 12));
+  if (decode::is_ipv4_mapped(addr)) return is_global_v4(be32(addr + 12));
   // RFC 6052 well-known NAT64 prefix 64:ff9b::/96 carries the IPv4 address in the last 32 bits.
   static constexpr std::uint8_t kNat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
   if (std::memcmp(addr, kNat64, sizeof kNat64) == 0) return is_global_v4(be32(addr + 12));
