@@ -24,25 +24,22 @@ Components build_components(config::Config& cfg, const EnrichOverrides& override
   auto& list = cfg.enrich_given ? cfg.enrich : defaults;
   std::vector<bool> by_default(list.size(), !cfg.enrich_given);
 
-  const auto known = enrich::enricher_types();
-  auto check_known = [&](const std::string& type, const std::string& flag) {
-    if (std::find(known.begin(), known.end(), type) != known.end()) return;
-    std::string names;
-    for (const auto& t : known) names += (names.empty() ? "" : ", ") + t;
-    throw config::ConfigError(flag + ": unknown enricher '" + type + "' (known: " + names + ")");
-  };
   for (const auto& s : overrides.set) {
-    auto it = std::find_if(list.begin(), list.end(), [&](const auto& c) { return c.type == s.type; });
+    auto it =
+        std::find_if(list.begin(), list.end(), [&](const auto& c) { return c.type == s.type; });
     if (it == list.end()) {
       YAML::Node n(YAML::NodeType::Map);
       list.push_back({s.type, s.type, config::OptionReader(n, "command line (" + s.type + ")")});
       by_default.push_back(false);
       it = std::prev(list.end());
     }
-    by_default[static_cast<std::size_t>(it - list.begin())] = false;  // asked for: no stepping aside
+    by_default[static_cast<std::size_t>(it - list.begin())] =
+        false;  // asked for: no stepping aside
     if (!s.key.empty()) it->options.set(s.key, s.value);
   }
-  for (const auto& type : overrides.disabled) check_known(type, "--no-enrich");
+  for (const auto& type : overrides.disabled)
+    if (!enrich::is_enricher(type))
+      throw config::ConfigError("--no-enrich: " + enrich::unknown_enricher(type));
 
   std::vector<EnrichEntry> entries;
   for (std::size_t i = 0; i < list.size(); ++i)

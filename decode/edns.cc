@@ -1,7 +1,5 @@
 #include "decode/edns.h"
 
-#include <algorithm>
-
 #include "decode/text.h"
 
 namespace stash53::decode {
@@ -41,13 +39,10 @@ bool read_option(std::uint16_t code, const std::uint8_t* p, std::size_t n, DnsEv
       e.ecs_source = p[2];
       e.ecs_scope = p[3];
       const auto off = static_cast<std::uint32_t>(t.size());
-      std::uint8_t addr[16] = {};
-      for (std::size_t i = 0; i < addr_len && i < 16; ++i) addr[i] = p[4 + i];
-      std::copy(addr, addr + 16, e.ecs_bytes.bytes);
-      if (family == 1)
-        text::append_ipv4(t, addr);
-      else if (family == 2)
-        text::append_ipv6(t, addr);
+      e.ecs_bytes = {};  // the significant bytes, zero-padded
+      for (std::size_t i = 0; i < addr_len && i < 16; ++i) e.ecs_bytes.bytes[i] = p[4 + i];
+      if (family == 1 || family == 2)
+        text::append_ip(t, e.ecs_bytes.bytes, family == 2);
       else
         text::append_hex_lower(t, p + 4, addr_len);
       e.ecs_address = {off, static_cast<std::uint32_t>(t.size() - off)};

@@ -25,6 +25,10 @@ void append_base64(std::string& out, const std::uint8_t* p, std::size_t n);
 /// 4 bytes → dotted quad; 16 bytes → RFC 5952 text.
 void append_ipv4(std::string& out, const std::uint8_t* p);
 void append_ipv6(std::string& out, const std::uint8_t* p);
+/// append_ipv6 when `ipv6`, else append_ipv4.
+inline void append_ip(std::string& out, const std::uint8_t* p, bool ipv6) {
+  ipv6 ? append_ipv6(out, p) : append_ipv4(out, p);
+}
 /// RRSIG time: YYYYMMDDHHmmSS in UTC (RFC 4034 §3.2).
 void append_dnssec_time(std::string& out, std::uint32_t t);
 

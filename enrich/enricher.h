@@ -59,8 +59,10 @@ struct EnricherSpec {
 [[nodiscard]] Stage stage_of(const std::string& type);
 /// The enrichers used when the config has no `enrich` section, in run order.
 [[nodiscard]] std::vector<std::string> default_enrichers();
-/// Every registered type, sorted.
-[[nodiscard]] std::vector<std::string> enricher_types();
+/// Whether `type` is a registered enricher.
+[[nodiscard]] bool is_enricher(const std::string& type);
+/// "unknown enricher 'x' (known: geoip, nsid, …)", for config errors.
+[[nodiscard]] std::string unknown_enricher(const std::string& type);
 
 using EnricherFactory = std::unique_ptr<Enricher> (*)(const EnricherSpec&);
 /// Called by STASH53_REGISTER_ENRICHER at static initialisation.

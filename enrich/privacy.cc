@@ -75,10 +75,7 @@ class PrivacyEnricher final : public Enricher {
       hide(e.ecs_bytes.bytes, v6);
       truncate_address(e.ecs_bytes.bytes, v6, e.ecs_source);  // no more than the client sent
       scratch_.clear();
-      if (v6)
-        decode::text::append_ipv6(scratch_, e.ecs_bytes.bytes);
-      else
-        decode::text::append_ipv4(scratch_, e.ecs_bytes.bytes);
+      decode::text::append_ip(scratch_, e.ecs_bytes.bytes, v6);
       e.ecs_address = ev.add_text(scratch_);
     }
     if (registered_ != nullptr && ev.has_question) {

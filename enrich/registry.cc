@@ -34,11 +34,7 @@ bool register_enricher(const char* type, EnricherFactory factory, Stage stage, b
 
 std::unique_ptr<Enricher> make_enricher(const EnricherSpec& spec) {
   const auto it = registrations().find(spec.type);
-  if (it == registrations().end()) {
-    std::string known;
-    for (const auto& t : enricher_types()) known += (known.empty() ? "" : ", ") + t;
-    spec.options->fail("type", "unknown enricher '" + spec.type + "' (known: " + known + ")");
-  }
+  if (it == registrations().end()) spec.options->fail("type", unknown_enricher(spec.type));
   auto enricher = it->second.factory(spec);
   if (enricher) enricher->type_ = spec.type;
   return enricher;
@@ -58,10 +54,12 @@ std::vector<std::string> default_enrichers() {
   return out;
 }
 
-std::vector<std::string> enricher_types() {
-  std::vector<std::string> out;
-  for (const auto& [type, _] : registrations()) out.push_back(type);
-  return out;
+bool is_enricher(const std::string& type) { return registrations().contains(type); }
+
+std::string unknown_enricher(const std::string& type) {
+  std::string known;
+  for (const auto& [t, _] : registrations()) known += (known.empty() ? "" : ", ") + t;
+  return "unknown enricher '" + type + "' (known: " + known + ")";
 }
 
 }  // namespace stash53::enrich

@@ -16,16 +16,9 @@ using decode::DnsEvent;
 using W = EventWriter;
 using Ctx = WriteContext;
 
-void append_address(std::string& out, const decode::IpAddress& a, bool ipv6) {
-  if (ipv6)
-    decode::text::append_ipv6(out, a.bytes);
-  else
-    decode::text::append_ipv4(out, a.bytes);
-}
-
 void write_address(W& w, const decode::IpAddress& a, bool ipv6, std::string& scratch) {
   scratch.clear();
-  append_address(scratch, a, ipv6);
+  decode::text::append_ip(scratch, a.bytes, ipv6);
   w.plain(scratch);
 }
 
@@ -165,11 +158,11 @@ void add_core_fields(Catalogue& cat) {
   int rank = 0;
   auto add = [&](const char* name, FieldType type, const char* help, std::vector<std::string> values,
                  void (*write)(W&, const DnsEvent&, Ctx&),
-                 bool (*text)(const DnsEvent&, std::string&)) {
+                 bool (*text)(const DnsEvent&, std::string&), int at = 0) {
     rank += 100;  // `n` is 200, `s_addr` 300: rank::kSensor goes between them
     Field f;
     f.name = name, f.type = type, f.help = help, f.values = std::move(values);
-    f.rank = std::string_view(name) == "malformed" ? rank::kLast : rank;
+    f.rank = at != 0 ? at : rank;
     f.write = write, f.text = text;
     cat.add(std::move(f));
   };
@@ -182,12 +175,12 @@ void add_core_fields(Catalogue& cat) {
       STASH53_WRITE(key<"n">(w); w.Uint64(c.n)), nullptr);
   add("s_addr", FieldType::String, "the packet's source address", {},
       STASH53_WRITE(key<"s_addr">(w); write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),
-      STASH53_TEXT(append_address(out, ev.net.src, ev.net.ipv6); return true));
+      STASH53_TEXT(decode::text::append_ip(out, ev.net.src.bytes, ev.net.ipv6); return true));
   add("s_port", FieldType::Integer, "the packet's source port", {},
       STASH53_WRITE(key<"s_port">(w); w.Uint(ev.net.sport)), STASH53_TEXT(return uint_text(out, ev.net.sport)));
   add("d_addr", FieldType::String, "the packet's destination address", {},
       STASH53_WRITE(key<"d_addr">(w); write_address(w, ev.net.dst, ev.net.ipv6, c.scratch)),
-      STASH53_TEXT(append_address(out, ev.net.dst, ev.net.ipv6); return true));
+      STASH53_TEXT(decode::text::append_ip(out, ev.net.dst.bytes, ev.net.ipv6); return true));
   add("d_port", FieldType::Integer, "the packet's destination port", {},
       STASH53_WRITE(key<"d_port">(w); w.Uint(ev.net.dport)), STASH53_TEXT(return uint_text(out, ev.net.dport)));
   add("ipv6", FieldType::Boolean, "true for IPv6", {"true", "false"},
@@ -290,7 +283,8 @@ void add_core_fields(Catalogue& cat) {
       STASH53_WRITE(if (ev.malformed != decode::Malformed::None) key<"malformed">(w),
                     w.plain(decode::malformed_name(ev.malformed))),
       STASH53_TEXT(return ev.malformed != decode::Malformed::None &&
-                          text_of(out, decode::malformed_name(ev.malformed))));
+                          text_of(out, decode::malformed_name(ev.malformed))),
+      rank::kLast);
 }
 
 #undef STASH53_WRITE
