@@ -26,6 +26,7 @@ std::string MetricRegistry::stats_line() const {
     const MetricInfo& m = *samples[i].info;
     if (m.instance != group) {
       group = m.instance;
+      // Emitters keep the bare instance name that readers of the line already parse.
       line += fmt::format(" | {}{}", m.component == "emitter" ? "" : m.component + ":", group);
     }
     if (m.labels.empty()) {
