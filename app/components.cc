@@ -49,16 +49,28 @@ Components build_components(config::Config& cfg, const EnrichOverrides& override
   std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
     return enrich::stage_of(a.config->type) < enrich::stage_of(b.config->type);
   });
+  out.enrich_effective = YAML::Node(YAML::NodeType::Sequence);
   for (auto& e : entries) {
     auto enricher = enrich::make_enricher({e.config->type, &e.config->options, e.by_default});
     e.config->options.finish();
-    if (enricher) out.enrichers.push_back(std::move(enricher));
+    YAML::Node shown = e.config->options.effective();
+    shown["type"] = e.config->type;
+    out.enrich_fingerprint += e.config->type + ":" + e.config->options.fingerprint() + ";";
+    if (!enricher) continue;  // a default that stepped aside
+    out.enrich_effective.push_back(shown);
+    out.enrichers.push_back(std::move(enricher));
   }
 
   const bool offline = !cfg.capture.file.empty();
+  out.emitters_effective = YAML::Node(YAML::NodeType::Sequence);
   for (auto& e : cfg.emitters) {
     out.emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline}));
     e.options.finish();
+    YAML::Node shown = e.options.effective();
+    shown["name"] = e.name;
+    shown["type"] = e.type;
+    out.emitters_effective.push_back(shown);
+    out.emitter_fingerprints.push_back(e.type + ":" + e.options.fingerprint());
   }
   return out;
 }

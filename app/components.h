@@ -27,6 +27,10 @@ struct EnrichOverrides {
 struct Components {
   std::vector<std::unique_ptr<enrich::Enricher>> enrichers;  // in run order
   std::vector<std::unique_ptr<emitters::Emitter>> emitters;
+  // What a reload compares to tell a changed component from an unchanged one.
+  std::string enrich_fingerprint;
+  std::vector<std::string> emitter_fingerprints;  // one per emitter
+  YAML::Node enrich_effective, emitters_effective;  // for --print-config
 };
 
 /// Builds every enricher and emitter (connects nothing). Throws config::ConfigError naming the

@@ -5,25 +5,22 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-#include <optional>
-#include <thread>
 
 #include "app/components.h"
-#include "app/pipeline.h"
-#include "capture/pcap_source.h"
+#include "app/service.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "emitters/emitter.h"
 #include "event/fields.h"
 
 namespace stash53::app {
 namespace {
 
-constexpr int kExitConfig = 2;
-
 struct CommandLine {
-  std::string config_file, interface, read_file, bpf, nsid, output_file, log_level = "info";
-  bool to_stdout = false, check_config = false, no_promisc = false, bpf_given = false;
+  std::string config_file, interface, read_file, bpf, nsid, output_file, log_level;
+  bool to_stdout = false, check_config = false, print_config = false, no_promisc = false,
+       bpf_given = false;
+  std::string user, group, chroot, metrics_listen;
+  bool allow_root = false;
   int snaplen = 0, buffer_mb = 0;
   std::vector<int> ports;
   std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
@@ -35,10 +32,18 @@ struct CommandLine {
 };
 
 // Command-line flags win over the file; emitter flags replace the file's emitters.
+// The effective config (--print-config) shows the flags' values.
 void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   auto& c = cfg.capture;
   if (!cl.interface.empty()) c.interface = cl.interface, c.file.clear();
   if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
+  if (!cl.log_level.empty()) cfg.log_level = cl.log_level;
+  auto& p = cfg.privileges;
+  if (!cl.user.empty()) p.user = cl.user;
+  if (!cl.group.empty()) p.group = cl.group;
+  if (!cl.chroot.empty()) p.chroot = cl.chroot;
+  if (cl.allow_root) p.allow_root = true;
+  if (!cl.metrics_listen.empty()) cfg.metrics_listen = cl.metrics_listen;
   YAML::Node flags(YAML::NodeType::Map);
   config::OptionReader flag_reader(flags, "");
   if (cl.bpf_given) {
@@ -54,6 +59,21 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   // A file is filtered by the decoder's port set alone, so tagged, tunnelled and fragmented
   // packets are all seen; live capture keeps the kernel from copying what is not DNS.
   if (!cfg.bpf_given && c.file.empty()) c.bpf = config::default_live_filter(cfg.decode.ports);
+  auto e = cfg.effective;
+  e["capture"]["interface"] = c.interface;
+  e["capture"]["file"] = c.file;
+  e["capture"]["bpf"] = c.bpf;
+  e["capture"]["snaplen"] = c.snaplen;
+  e["capture"]["buffer_mb"] = c.buffer_mb;
+  e["capture"]["promiscuous"] = c.promiscuous;
+  e["decode"]["ports"] = cfg.decode.ports;
+  e["stats"]["interval_s"] = cfg.stats_interval_s;
+  e["log"]["level"] = cfg.log_level;
+  e["privileges"]["user"] = p.user;
+  e["privileges"]["group"] = p.group;
+  e["privileges"]["chroot"] = p.chroot;
+  e["privileges"]["allow_root"] = p.allow_root;
+  e["metrics"]["listen"] = cfg.metrics_listen;
 
   std::vector<config::ComponentConfig> cli_emitters;
   if (cl.to_stdout) {
@@ -146,9 +166,30 @@ int run(int argc, char** argv) {
                "Turn the privacy enricher on (by default: client addresses cut to /24, /56 in every output)");
   cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)");
   cli.add_flag("--list-fields", cl.list_fields, "Print the event's field catalogue and exit");
-  cli.add_option("--log-level", cl.log_level, "trace, debug, info, warn, error or off");
+  cli.add_option("--log-level", cl.log_level,
+                 "trace, debug, info, warn, error or off (default info, or log.level)");
+  cli.add_option("--user", cl.user,
+                 "After opening the capture, run as this user (default: stash53 if it exists, "
+                 "else nobody; only when started as root)");
+  cli.add_option("--group", cl.group, "... and this group (default: the user's)");
+  cli.add_option("--chroot", cl.chroot, "... inside this directory");
+  cli.add_flag("--allow-root", cl.allow_root,
+               "Keep running as root (capabilities are still dropped)");
+  cli.add_option("--metrics-listen", cl.metrics_listen,
+                 "Serve Prometheus /metrics, /healthz and the live page at this host:port "
+                 "(e.g. 127.0.0.1:9153; default off)");
   cli.add_flag("--check-config", cl.check_config,
-               "Check the config and flags, build every component, connect nothing, exit");
+               "Check the config and flags, build every component, check that outputs can be "
+               "created, the interface exists and addresses can be bound; send nothing; exit");
+  cli.add_flag("--print-config", cl.print_config,
+               "Print the effective configuration (defaults included, secrets masked) and exit");
+  cli.footer(
+      "Signals: SIGHUP re-reads the config (emitters, filters, enrichers, log level; capture "
+      "changes need a restart) and reopens output files; SIGUSR1 logs the counters; SIGTERM "
+      "or SIGINT stop the capture, drain the queues and exit.\n"
+      "Exit status: 0 success; 1 capture failed, or an output, the metrics address or the "
+      "privilege drop failed; 2 bad config or flags; 3 events were lost (an emitter dropped "
+      "events: queue full, refused, or undelivered at shutdown).");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,102 +200,32 @@ int run(int argc, char** argv) {
     std::cout << event::Catalogue::instance().markdown_table();
     return 0;
   }
-  try {
-    log::init(cl.log_level);
-  } catch (const std::exception& e) {
-    std::cerr << "stash53: --log-level: " << e.what() << "\n";
+  if (!cl.log_level.empty() && !log::is_level(cl.log_level)) {
+    std::cerr << "stash53: --log-level: unknown log level '" << cl.log_level
+              << "' (expected trace, debug, info, warn, error or off)\n";
     return kExitConfig;
   }
+  log::init(cl.log_level.empty() ? "info" : cl.log_level);
 
-  // Signals are taken by sigwait in this thread only; every thread started later inherits the mask.
+  // Signals are taken by sigwait in the main thread only; every thread started later inherits
+  // the mask. SIGUSR2 is the pipeline thread's "I am done".
   sigset_t signals;
   sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGUSR1);  // the pipeline thread's "I am done"
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a closed stdout is a write error, not a silent death
 
-  config::Config cfg;
-  Components parts;
-  try {
-    cfg = config::load_config(cl.config_file);
+  ServiceOptions options;
+  options.load = [&cl] {
+    config::Config cfg = config::load_config(cl.config_file);
     apply_overrides(cl, cfg);
-    if (cfg.capture.interface.empty() && cfg.capture.file.empty() && !cl.check_config)
-      throw config::ConfigError(
-          "nothing to capture: give -i INTERFACE or -r FILE (or capture.interface / "
-          "capture.file in the config)");
-    parts = build_components(cfg, enrich_overrides(cl));
-  } catch (const config::ConfigError& e) {
-    log::error("config", "{}", e.what());
-    return kExitConfig;
-  } catch (const std::exception& e) {  // a database that cannot be opened
-    log::error("enrich", "{}.", e.what());
-    return kExitConfig;
-  }
-  auto& emitters = parts.emitters;
-  if (cl.check_config) {
-    std::cout << "stash53: configuration OK (" << parts.enrichers.size() << " enrichers, "
-              << emitters.size() << " emitters)\n";
-    return 0;
-  }
-
-  std::unique_ptr<capture::Source> source;
-  try {
-    source = std::make_unique<capture::PcapSource>(cfg.capture);
-  } catch (const std::exception& e) {
-    log::error("capture", "{}.", e.what());
-    return 1;
-  }
-  for (auto& em : emitters) em->start();
-
-  Pipeline pipeline(*source, cfg.decode, std::move(parts.enrichers), emitters);
-  MetricRegistry metrics;
-  pipeline.register_metrics(metrics);
-  for (const auto& em : emitters) em->register_metrics(metrics);
-  const pthread_t main_thread = pthread_self();
-  bool source_ok = true;
-  std::thread pipe_thread([&] {
-    source_ok = pipeline.run();
-    pthread_kill(main_thread, SIGUSR1);
-  });
-
-  // Wait for the end of input or a signal, printing the counters on the way when asked.
-  // After a signal the pipeline may still wait for room in a queue whose emitter cannot
-  // deliver (a reader that stopped reading): after the drain time, stop the emitters, which
-  // releases it.
-  const auto drain = std::chrono::milliseconds(cl.drain_ms);
-  enum class Phase { Running, Stopping, EmittersStopped } phase = Phase::Running;
-  for (;;) {
-    std::optional<timespec> timeout;
-    if (phase == Phase::Stopping)
-      timeout = timespec{static_cast<time_t>(cl.drain_ms / 1000),
-                         static_cast<long>(cl.drain_ms % 1000) * 1'000'000};
-    else if (phase == Phase::Running && cfg.stats_interval_s > 0)
-      timeout = timespec{static_cast<time_t>(cfg.stats_interval_s), 0};
-    const int sig = timeout ? sigtimedwait(&signals, nullptr, &*timeout) : sigwaitinfo(&signals, nullptr);
-    if (sig < 0) {
-      if (errno != EAGAIN) continue;  // EINTR
-      if (phase == Phase::Running) {
-        log::info("stats", "{}", metrics.stats_line());
-      } else {
-        log::warn("main", "Emitters still busy after {} ms; stopping them.", cl.drain_ms);
-        for (auto& em : emitters) em->stop(std::chrono::milliseconds(0));
-        phase = Phase::EmittersStopped;
-      }
-      continue;
-    }
-    if (sig == SIGUSR1) break;
-    if (phase == Phase::Running) {
-      log::info("main", "Signal {} received, stopping.", sig);
-      phase = Phase::Stopping;
-      source->stop();
-    }
-  }
-  pipe_thread.join();
-  for (auto& em : emitters) em->stop(drain);
-  log::info("stats", "{}", metrics.stats_line());
-  return source_ok ? 0 : 1;
+    return cfg;
+  };
+  options.enrich_overrides = enrich_overrides(cl);
+  options.drain_ms = cl.drain_ms;
+  if (cl.print_config) return print_config(options);
+  if (cl.check_config) return check_config(options);
+  return run_service(options);
 }
 
 }  // namespace

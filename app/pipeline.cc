@@ -1,35 +1,61 @@
 #include "app/pipeline.h"
 
+#include <chrono>
+
+#include "app/live_stats.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
 namespace stash53::app {
+namespace {
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 Pipeline::Pipeline(capture::Source& source, const decode::DecodeOptions& decode_options,
-                   std::vector<std::unique_ptr<enrich::Enricher>> enrichers,
-                   std::vector<std::unique_ptr<emitters::Emitter>>& emitters)
+                   Stages stages)
     : source_(source),
       decoder_(decode_options),
-      enrichers_(std::move(enrichers)),
-      emitters_(emitters),
-      formatter_(decode_options.rrprint) {}
+      stages_(std::move(stages)),
+      formatter_(decode_options.rrprint) {
+  heartbeat_ns_.store(steady_ns());
+}
 
 bool Pipeline::run() noexcept {
   set_thread_name("s53/pipe");
+  running_.store(true);
+  struct Done {
+    Pipeline& p;
+    ~Done() {
+      std::lock_guard lock(p.pending_mutex_);
+      p.running_.store(false);
+      p.adopted_.notify_all();
+    }
+  } done{*this};
   capture::Packet pkt;
   std::uint32_t since_snapshot = 0;
   for (;;) {
+    if (pending_flag_.load(std::memory_order_acquire)) adopt_pending();
     switch (source_.next(pkt)) {
       case capture::Source::Next::Packet:
         decoder_.decode(pkt, event_, *this);
-        // pcap_stats is a system call: ask now and then, not per packet.
-        if (++since_snapshot == 65536) {
-          since_snapshot = 0;
-          snapshot_source_stats();
+        // pcap_stats is a system call, the clock nearly one: now and then, not per packet.
+        if ((++since_snapshot & 1023) == 0) {
+          heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
+          if (since_snapshot == 65536) {
+            since_snapshot = 0;
+            snapshot_source_stats();
+          }
         }
         break;
       case capture::Source::Next::Idle:
         snapshot_source_stats();
+        heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
         break;
       case capture::Source::Next::End:
         snapshot_source_stats();
@@ -42,11 +68,47 @@ bool Pipeline::run() noexcept {
   }
 }
 
+void Pipeline::adopt_pending() noexcept {
+  std::lock_guard lock(pending_mutex_);
+  if (!pending_) return;
+  std::swap(stages_.emitters, pending_->emitters);
+  std::swap(stages_.live, pending_->live);
+  if (!keep_enrichers_) std::swap(stages_.enrichers, pending_->enrichers);
+  pending_flag_.store(false);
+  adopted_.notify_all();
+}
+
+Stages Pipeline::replace(Stages next, bool keep_enrichers) {
+  std::unique_lock lock(pending_mutex_);
+  if (!running_.load()) {
+    pending_ = std::move(next);
+    keep_enrichers_ = keep_enrichers;
+    pending_flag_.store(true);
+    lock.unlock();
+    adopt_pending();
+    lock.lock();
+  } else {
+    pending_ = std::move(next);
+    keep_enrichers_ = keep_enrichers;
+    pending_flag_.store(true, std::memory_order_release);
+    adopted_.wait(lock, [&] { return !pending_flag_.load() || !running_.load(); });
+    if (pending_flag_.load()) {  // the pipeline ended first: take it here
+      lock.unlock();
+      adopt_pending();
+      lock.lock();
+    }
+  }
+  Stages old = std::move(*pending_);
+  pending_.reset();
+  return old;
+}
+
 void Pipeline::on_message(decode::DnsEvent& ev) noexcept {
-  for (auto& e : enrichers_) e->enrich(ev);
+  for (auto& e : stages_.enrichers) e->enrich(ev);
+  if (stages_.live != nullptr) stages_.live->observe(ev);
   const std::string_view json = formatter_.format(ev, ++sequence_);
   emitted_.add();
-  for (auto& em : emitters_) (void)em->offer(ev, json);  // each emitter counts its own drops
+  for (auto* em : stages_.emitters) (void)em->offer(ev, json);  // each counts its own drops
 }
 
 void Pipeline::snapshot_source_stats() noexcept {
@@ -67,7 +129,7 @@ void Pipeline::register_metrics(MetricRegistry& r) const {
   r.add({"", "", "if-dropped", {}, "packets the interface dropped (pcap_stats ps_ifdrop, live)",
          MetricType::Counter, true},
         interface_dropped_);
-  for (const auto& e : enrichers_) e->register_metrics(r);
+  for (const auto& e : stages_.enrichers) e->register_metrics(r);
 }
 
 }  // namespace stash53::app

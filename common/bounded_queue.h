@@ -6,6 +6,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <utility>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -18,9 +20,11 @@ namespace stash53 {
 struct QueuedEvent {
   std::string topic;
   std::string json;
+  std::int64_t queued_ns = 0;  // steady clock, for the delivery latency
   void swap(QueuedEvent& o) noexcept {
     topic.swap(o.topic);
     json.swap(o.json);
+    std::swap(queued_ns, o.queued_ns);
   }
 };
 
@@ -35,7 +39,7 @@ class BoundedQueue {
 
   /// Copies the event in. With `wait`, blocks while the queue is full (reading files); without,
   /// returns Full at once (live capture). Closed once close() was called.
-  Push push(std::string_view topic, std::string_view json, bool wait) {
+  Push push(std::string_view topic, std::string_view json, bool wait, std::int64_t queued_ns = 0) {
     const std::size_t size = topic.size() + json.size();
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -49,6 +53,7 @@ class BoundedQueue {
     QueuedEvent& slot = slots_[(head_ + count_) % slots_.size()];
     slot.topic.assign(topic);
     slot.json.assign(json);
+    slot.queued_ns = queued_ns;
     ++count_;
     bytes_ += size;
     if (count_ >= wake_at_) not_empty_.notify_one();

@@ -14,6 +14,9 @@ namespace stash53::log {
 /// Sets up the stderr logger and its level ("trace" … "off"). Throws std::invalid_argument on a
 /// bad level name. Call once from main before any thread starts.
 void init(std::string_view level);
+/// Changes the level of the logger set up by init() (a reload). `level` must pass is_level().
+void set_level(std::string_view level);
+[[nodiscard]] bool is_level(std::string_view level);
 
 template <typename... Args>
 void info(std::string_view component, spdlog::format_string_t<Args...> fmt, Args&&... args) {

@@ -2,6 +2,7 @@
 // The counter registry: every component registers its counters and gauges here (name, labels,
 // help, type). The stats line is printed from it; a metrics endpoint reads the same entries.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,6 +28,28 @@ struct MetricInfo {
   bool hide_zero = false;  // left off the stats line while zero
 };
 
+/// A latency histogram with fixed buckets (Prometheus's defaults, 1 ms to 10 s), one writer
+/// thread. Observations are in nanoseconds; exported in seconds.
+class Histogram {
+ public:
+  static constexpr std::array<double, 11> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,   0.25,   0.5,   1.0,  10.0};
+  void observe(std::int64_t ns) noexcept {
+    const double s = static_cast<double>(ns) * 1e-9;
+    std::size_t b = 0;
+    while (b < kBounds.size() && s > kBounds[b]) ++b;
+    buckets_[b].add();
+    sum_ns_.add(ns > 0 ? static_cast<std::uint64_t>(ns) : 0);
+  }
+  /// Observations in bucket b (not cumulative); b == kBounds.size() is above the last bound.
+  [[nodiscard]] std::uint64_t bucket(std::size_t b) const noexcept { return buckets_[b].get(); }
+  [[nodiscard]] std::uint64_t sum_ns() const noexcept { return sum_ns_.get(); }
+
+ private:
+  std::array<Counter, kBounds.size() + 1> buckets_;
+  Counter sum_ns_;
+};
+
 /// Registration happens at start-up on one thread; reading (snapshot, stats_line) from any
 /// thread afterwards. The read functions must stay valid as long as the registry.
 class MetricRegistry {
@@ -35,6 +58,8 @@ class MetricRegistry {
   void add(MetricInfo info, const Counter& counter);
   /// Registers a value read by `read` (a gauge, or a counter kept elsewhere, e.g. by libpcap).
   void add(MetricInfo info, std::function<std::uint64_t()> read);
+  /// Registers a histogram (exported by the metrics endpoint, not on the stats line).
+  void add(MetricInfo info, const Histogram& histogram);
 
   struct Sample {
     const MetricInfo* info;
@@ -48,10 +73,15 @@ class MetricRegistry {
   /// ` | <instance> name=value …` per component instance.
   [[nodiscard]] std::string stats_line() const;
   [[nodiscard]] const std::vector<MetricInfo>& metrics() const noexcept { return infos_; }
+  /// The Prometheus text exposition (version 0.0.4) of every metric: names
+  /// `stash53_[<component>_]<name>[_total]` with `-` as `_`, the instance as a label named
+  /// after the component (`emitter="redis"`), HELP and TYPE lines.
+  [[nodiscard]] std::string prometheus() const;
 
  private:
   std::vector<MetricInfo> infos_;
   std::vector<std::function<std::uint64_t()>> readers_;
+  std::vector<std::pair<MetricInfo, const Histogram*>> histograms_;
 };
 
 }  // namespace stash53

@@ -1,8 +1,11 @@
 #include "config/config.h"
 
 #include <pcap/pcap.h>
+#include <sys/stat.h>
 
 #include <set>
+
+#include "common/log.h"
 
 namespace stash53::config {
 namespace {
@@ -106,10 +109,9 @@ void check_bpf(const std::string& bpf, const OptionReader& where, const std::str
 
 Config load_config(const std::string& path) {
   Config cfg;
-  if (path.empty()) return cfg;
-  YAML::Node doc;
+  YAML::Node doc(YAML::NodeType::Map);  // no file: every default, for --print-config
   try {
-    doc = YAML::LoadFile(path);
+    if (!path.empty()) doc = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
     throw ConfigError("config: cannot read '" + path + "'");
   } catch (const YAML::ParserException& e) {
@@ -117,6 +119,8 @@ Config load_config(const std::string& path) {
                       "): not valid YAML: " + e.msg);
   }
   OptionReader root(doc, "");
+  struct stat st {};
+  root.set_file(path, ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0);
   read_capture(root.section("capture"), cfg.capture, cfg.bpf_given);
   read_decode(root.section("decode"), cfg.decode);
   cfg.enrich_given = root.has("enrich");
@@ -125,7 +129,23 @@ Config load_config(const std::string& path) {
   OptionReader stats = root.section("stats");
   stats.read_range("interval_s", cfg.stats_interval_s, 0, 86400);
   stats.finish();
+  OptionReader log = root.section("log");
+  log.read("level", cfg.log_level, "trace, debug, info, warn, error or off");
+  if (!log::is_level(cfg.log_level))
+    log.fail("level", "expected trace, debug, info, warn, error or off, got '" + cfg.log_level + "'");
+  log.finish();
+  OptionReader priv = root.section("privileges");
+  auto& p = cfg.privileges;
+  priv.read("user", p.user, "a user name (default: stash53 if it exists, else nobody)");
+  priv.read("group", p.group, "a group name (default: the user's)");
+  priv.read("chroot", p.chroot, "a directory to chroot into");
+  priv.read("allow_root", p.allow_root, "true or false");
+  priv.finish();
+  OptionReader metrics = root.section("metrics");
+  metrics.read("listen", cfg.metrics_listen, "host:port, e.g. 127.0.0.1:9153");
+  metrics.finish();
   root.finish();
+  cfg.effective = root.effective();
   return cfg;
 }
 

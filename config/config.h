@@ -1,10 +1,12 @@
 #pragma once
-// The config file (`-c FILE`): sections capture, decode, enrich, emitters, stats. Capture and
+// The config file (`-c FILE`): sections capture, decode, enrich, emitters, stats, log,
+// privileges, metrics. Capture and
 // decode are read here; each enricher and emitter reads its own options when it is built.
 
 #include <string>
 #include <vector>
 
+#include "app/privileges.h"
 #include "capture/pcap_source.h"
 #include "config/option_reader.h"
 #include "decode/decoder.h"
@@ -26,6 +28,10 @@ struct Config {
   bool bpf_given = false;  // capture.bpf set, even to "" (no filter)
   std::vector<ComponentConfig> emitters;
   unsigned stats_interval_s = 0;
+  std::string log_level = "info";
+  app::PrivilegeOptions privileges;
+  std::string metrics_listen;  // host:port of the metrics and live-page server; empty: off
+  YAML::Node effective;        // every key with its value or default, secrets masked
 };
 
 /// Parses and checks the file; an empty path gives the defaults. Throws ConfigError naming the

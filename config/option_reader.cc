@@ -1,5 +1,14 @@
 #include "config/option_reader.h"
 
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <sys/stat.h>
+
+#include "common/log.h"
+
 namespace stash53::config {
 
 OptionReader::OptionReader(YAML::Node node, std::string path)
@@ -11,6 +20,71 @@ OptionReader::OptionReader(YAML::Node node, std::string path)
                       (line >= 0 ? " (line " + std::to_string(line + 1) + ")" : "") +
                       ": expected a mapping of keys to values");
   }
+}
+
+void OptionReader::set_file(const std::string& file, bool world_readable) {
+  file_->file = file;
+  file_->world_readable = world_readable;
+}
+
+void OptionReader::read_secret(const std::string& key, std::string& field,
+                               std::string_view expected, bool raw) {
+  const std::string file_key = key + "_file", env_key = key + "_env";
+  std::string file, env;
+  read_.insert(key);
+  read(file_key, file, "a file holding " + std::string(expected));
+  read(env_key, env, "the name of an environment variable holding " + std::string(expected));
+  const int given = int(has(key)) + int(!file.empty()) + int(!env.empty());
+  if (given > 1) fail(key, "give at most one of " + key + ", " + file_key + ", " + env_key);
+  effective_.remove(file_key);
+  effective_.remove(env_key);
+  if (has(key)) {
+    field = convert<std::string>(key, expected);
+    effective_[key] = field.empty() ? "" : "********";
+    // A value from the file itself (not from a flag, which has no line): who can read it?
+    if (file_->world_readable && node_[key].Mark().line >= 0)
+      log::warn("config", "{}: a secret in {}, which every user can read; use {} or {}, or "
+                "chmod o-r {}.", where(key).substr(8), file_->file, file_key, env_key, file_->file);
+  } else if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in) fail(file_key, "cannot read '" + file + "'");
+    field = text.str();
+    if (!raw && field.ends_with('\n')) field.pop_back();
+    if (!raw && field.ends_with('\r')) field.pop_back();
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0)
+      log::warn("config", "{}: {} can be read by every user; chmod o-r {}.",
+                where(file_key).substr(8), file, file);
+    effective_[file_key] = file;
+  } else if (!env.empty()) {
+    const char* value = std::getenv(env.c_str());
+    if (value == nullptr) fail(env_key, "the environment variable " + env + " is not set");
+    field = value;
+    effective_[env_key] = env;
+  } else {
+    effective_[key] = field.empty() ? "" : "********";
+  }
+  secrets_hash_ = secrets_hash_ * 31 + std::hash<std::string>{}(field);
+}
+
+std::string OptionReader::fingerprint() const {
+  return YAML::Dump(effective_) + "#" + std::to_string(secrets_hash_);
+}
+
+std::string redact_url(std::string_view text) {
+  const auto scheme = text.find("://");
+  if (scheme == std::string_view::npos) return std::string(text);
+  const auto start = scheme + 3;
+  const auto end = text.find_first_of("/?#", start);
+  const auto authority = text.substr(start, end == std::string_view::npos ? end : end - start);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(text);
+  const auto colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(text);
+  return std::string(text.substr(0, start + colon + 1)) + "********" +
+         std::string(text.substr(start + at));
 }
 
 bool OptionReader::has(const std::string& key) const {
@@ -28,6 +102,7 @@ void OptionReader::read_list(const std::string& key, std::vector<std::string>& f
                              std::string_view expected) {
   if (has(key) && node_[key].IsScalar()) {
     field.assign(1, convert<std::string>(key, expected));
+    effective_[key] = field;
     return;
   }
   read(key, field, expected);
@@ -52,7 +127,11 @@ OptionReader OptionReader::section(const std::string& key) {
   const YAML::Node v = node_[key];
   if (v.IsDefined() && !v.IsNull() && !v.IsMap()) fail(key, "expected a mapping of keys to values");
   if (!v.IsDefined() || v.IsNull()) node_[key] = YAML::Node(YAML::NodeType::Map);
-  return OptionReader(node_[key], sub);
+  OptionReader child(node_[key], sub);
+  child.file_ = file_;
+  if (!effective_[key].IsMap()) effective_[key] = YAML::Node(YAML::NodeType::Map);
+  child.effective_.reset(effective_[key]);  // rebind; `=` would copy into the old node
+  return child;
 }
 
 std::vector<OptionReader> OptionReader::list(const std::string& key) {
@@ -62,8 +141,12 @@ std::vector<OptionReader> OptionReader::list(const std::string& key) {
   if (!v.IsDefined() || v.IsNull()) return out;
   if (!v.IsSequence()) fail(key, "expected a list");
   const std::string base = path_.empty() ? key : path_ + "." + key;
-  for (std::size_t i = 0; i < v.size(); ++i)
+  effective_[key] = YAML::Node(YAML::NodeType::Sequence);
+  for (std::size_t i = 0; i < v.size(); ++i) {
     out.emplace_back(v[i], base + "[" + std::to_string(i) + "]");
+    out.back().file_ = file_;
+    effective_[key].push_back(out.back().effective_);
+  }
   return out;
 }
 

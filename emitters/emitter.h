@@ -22,6 +22,7 @@ struct EmitterStats {
   std::uint64_t filtered = 0;       // not for this emitter (its `filter`)
   std::uint64_t reconnects = 0;
   std::size_t depth = 0;            // queued now
+  bool up = false;                  // connected to its destination now
 };
 
 /// What an emitter is built from: its instance name, its type, and its own options.
@@ -40,6 +41,18 @@ class Emitter {
   /// filter and topic template look at. Pipeline thread only. Drops and counts on a full queue,
   /// or waits for room when the emitter's when_full policy is `block`.
   [[nodiscard]] virtual Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept = 0;
+  /// Before start() and before privileges are dropped: opens what must work before capture
+  /// starts (a file to append to), or with `dry_run` (--check-config) only checks that it
+  /// could, creating nothing. Returns why not; empty when fine. A network destination is only
+  /// checked for what needs no peer (an address it binds).
+  [[nodiscard]] virtual std::string prepare(bool dry_run) = 0;
+  /// Its `optional` option: a destination that cannot be opened at start-up is a warning and
+  /// retried, not an error.
+  [[nodiscard]] virtual bool optional() const noexcept = 0;
+  /// Where it sends, for the start-up log: "file /var/log/stash53/events.ndjson". No secret.
+  [[nodiscard]] virtual std::string describe() const = 0;
+  /// SIGHUP: reopen an output file (logrotate moved it). Any thread; done before its next write.
+  virtual void reopen() noexcept {}
   /// Starts the emitter's thread. Throws on a setup error.
   virtual void start() = 0;
   /// Stops accepting events, delivers what is queued for at most `drain`, joins the thread.

@@ -34,7 +34,7 @@ class MqttEmitter final : public QueuedEmitter {
     o.read("broker", broker_, "a broker URI: tcp://host:1883, ssl://host:8883 or ws://host:port/path");
     o.read("client_id", client_id_, "an MQTT client identifier");
     o.read("username", username_, "a user name");
-    o.read("password", password_, "a password");
+    o.read_secret("password", password_, "a password");
     o.read_range("qos", qos_, 0, 2);
     o.read("retain", retain_, "true or false");
     o.read_range("keepalive_s", keepalive_s_, 0, 65535);
@@ -121,10 +121,11 @@ class MqttEmitter final : public QueuedEmitter {
     std::string text;
     o.read("url", text, "tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1");
     if (text.empty()) return spec;
+    o.show("url", config::redact_url(text));
     const Url u = parse_url(text, o, "url");
     const bool tls = u.scheme == "ssl" || u.scheme == "mqtts" || u.scheme == "wss";
     if (!tls && u.scheme != "tcp" && u.scheme != "mqtt" && u.scheme != "ws")
-      o.fail("url", "expected a tcp://, ssl://, ws:// or wss:// URL, got '" + text + "'");
+      o.fail("url", "expected a tcp://, ssl://, ws:// or wss:// URL, got '" + config::redact_url(text) + "'");
     const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
     const int port = u.port != 0 ? u.port : (tls ? 8883 : 1883);
     std::string broker = u.scheme + "://" + host + ":" + std::to_string(port);
@@ -140,6 +141,10 @@ class MqttEmitter final : public QueuedEmitter {
         o.set(k, v);
     }
     return spec;
+  }
+
+  std::string destination() const override {
+    return broker_ + " topic " + topic_text() + " qos " + std::to_string(qos_);
   }
 
   void make_client() {

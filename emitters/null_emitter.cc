@@ -9,6 +9,7 @@ class NullEmitter final : public QueuedEmitter {
   explicit NullEmitter(const EmitterSpec& spec) : QueuedEmitter(spec) {}
 
  private:
+  std::string destination() const override { return "(discarded)"; }
   bool connect() override { return true; }
   SendResult send(std::span<const QueuedEvent>) override { return SendResult::Ok; }
   void disconnect() noexcept override {}

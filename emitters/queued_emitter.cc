@@ -58,6 +58,7 @@ void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint
 QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
                              std::string_view default_topic)
     : name_(spec.name),
+      type_(spec.type),
       component_("emit:" + spec.name),
       filter_(*spec.options),
       queue_([&] {
@@ -65,6 +66,7 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
         return BoundedQueue(q.items, q.bytes);
       }()) {
   auto& o = *spec.options;
+  o.read("optional", optional_, "true or false");
   o.read_range("batch_size", batch_size_, 1, 1'000'000);
   long long flush_ms = flush_.count(), retry_ms = retry_.count(), retry_max_ms = retry_max_.count();
   o.read_range("flush_ms", flush_ms, 0, 60'000);
@@ -105,7 +107,7 @@ Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev, std::string_view
   }
   topic_scratch_.clear();
   if (!topic_.empty()) topic_.render(ev, topic_scratch_);
-  switch (queue_.push(topic_scratch_, json, block_when_full_)) {
+  switch (queue_.push(topic_scratch_, json, block_when_full_, now_ns())) {
     case BoundedQueue::Push::Ok:
       queued_.add();
       return Offer::Queued;
@@ -137,6 +139,7 @@ EmitterStats QueuedEmitter::stats() const noexcept {
   s.dropped_error = dropped_error_.get() + dropped_stopped_.get();
   s.reconnects = reconnects_.get();
   s.depth = queue_.size();
+  s.up = up_.load();
   return s;
 }
 
@@ -151,8 +154,13 @@ void QueuedEmitter::register_metrics(MetricRegistry& r) const {
          "events the destination refused, or undeliverable at shutdown"},
         [this] { return dropped_error_.get() + dropped_stopped_.get(); });
   r.add({"emitter", name_, "reconnects", {}, "connections re-established"}, reconnects_);
-  r.add({"emitter", name_, "depth", {}, "events in the queue now", MetricType::Gauge},
+  r.add({"emitter", name_, "queue-depth", {}, "events in the queue now", MetricType::Gauge},
         [this] { return queue_.size(); });
+  r.add({"emitter", name_, "up", {}, "1 while connected to its destination", MetricType::Gauge},
+        [this] { return up_.load() ? 1 : 0; });
+  r.add({"emitter", name_, "delivery-seconds", {},
+         "time from the queue to the destination's acknowledgement, per event"},
+        delivery_);
 }
 
 bool QueuedEmitter::shutdown_overdue() const noexcept {
@@ -177,6 +185,7 @@ void QueuedEmitter::run() noexcept {
   std::vector<QueuedEvent> batch;
   std::size_t pending = 0;  // events at the front of `batch` not yet delivered
   bool connected = false, ever_connected = false;
+  Clock::time_point lost_at = Clock::now();
   for (;;) {
     if (pending == 0) {
       // Even with flush_ms 0, give a batch kCoalesce to fill: woken per event, this thread
@@ -193,22 +202,33 @@ void QueuedEmitter::run() noexcept {
           continue;
         }
         connected = true;
+        up_.store(true);
         backoff_ = retry_;
         if (ever_connected) {
           reconnects_.add();
-          log::info(component_, "Reconnected.");
+          log::info(component_, "Reconnected to {} after {:.1f} s (reconnect {}).", destination(),
+                    std::chrono::duration<double>(Clock::now() - lost_at).count(),
+                    reconnects_.get());
+        } else {
+          log::info(component_, "Connected to {}.", destination());
         }
         ever_connected = true;
       }
       batch_dropped_ = 0;
       switch (send(std::span<const QueuedEvent>(batch.data(), pending))) {
-        case SendResult::Ok:
+        case SendResult::Ok: {
           sent_.add(pending - std::min(batch_dropped_, pending));
+          const auto now = now_ns();
+          for (std::size_t i = 0; i < pending; ++i) delivery_.observe(now - batch[i].queued_ns);
           pending = 0;
           break;
+        }
         case SendResult::Retry:
+          log::warn(component_, "Lost {}; reconnecting.", destination());
           disconnect();
           connected = false;
+          up_.store(false);
+          lost_at = Clock::now();
           break;
         case SendResult::Fatal:
           dropped_error_.add(pending - std::min(batch_dropped_, pending));
@@ -219,6 +239,8 @@ void QueuedEmitter::run() noexcept {
       log::error(component_, "Unexpected error, reconnecting: {}.", e.what());
       disconnect();
       connected = false;
+      up_.store(false);
+      lost_at = Clock::now();
     }
   }
   // Whatever is left could not be delivered before the drain deadline.
@@ -228,6 +250,7 @@ void QueuedEmitter::run() noexcept {
     log::error(component_, "Shut down with {} undelivered events.", lost);
   }
   if (connected) disconnect();
+  up_.store(false);
 }
 
 }  // namespace stash53::emitters

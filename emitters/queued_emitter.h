@@ -32,6 +32,9 @@ void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint
 class QueuedEmitter : public Emitter {
  public:
   Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept override;
+  std::string prepare(bool dry_run) override { return open_local(dry_run); }
+  bool optional() const noexcept override { return optional_; }
+  std::string describe() const override { return type_ + " " + destination(); }
   void start() override;
   void stop(std::chrono::milliseconds drain) noexcept override;
   EmitterStats stats() const noexcept override;
@@ -48,6 +51,10 @@ class QueuedEmitter : public Emitter {
   explicit QueuedEmitter(const EmitterSpec& spec, const char* topic_key = nullptr,
                          std::string_view default_topic = {});
 
+  /// Where the events go, without secrets: a path, host:port and key, endpoints.
+  virtual std::string destination() const = 0;
+  /// See Emitter::prepare(); by default nothing is local.
+  virtual std::string open_local(bool /*dry_run*/) { return {}; }
   /// Opens the destination; false (after logging why) to retry after a backoff.
   virtual bool connect() = 0;
   /// Delivers a batch of events (topic and JSON document, no newline). Ok: all delivered;
@@ -67,6 +74,8 @@ class QueuedEmitter : public Emitter {
     batch_dropped_ += n;
   }
 
+  /// The topic (or key) template as written, for destination().
+  const std::string& topic_text() const noexcept { return topic_.text(); }
   /// "emit:<name>", the component name for logs.
   const std::string& component() const noexcept { return component_; }
 
@@ -74,7 +83,10 @@ class QueuedEmitter : public Emitter {
   void run() noexcept;
   void wait_backoff() noexcept;
 
-  std::string name_, component_;
+  std::string name_, type_, component_;
+  bool optional_ = false;
+  std::atomic<bool> up_{false};
+  Histogram delivery_;  // emitter thread: from queued to delivered, per event
   EventFilter filter_;
   Template topic_;
   std::string topic_scratch_;  // pipeline thread

@@ -32,7 +32,7 @@ class RedisEmitter final : public QueuedEmitter {
     o.read_range("port", port_, 1, 65535);
     o.read("unix_socket", unix_socket_, "the path of Redis's unix socket");
     o.read("username", username_, "an ACL user name");
-    o.read("password", password_, "a password");
+    o.read_secret("password", password_, "a password");
     o.read_range("db", db_, 0, 1'000'000);
     o.read("mode", mode_, "list or channel");
     if (mode_ != "list" && mode_ != "channel")
@@ -59,8 +59,9 @@ class RedisEmitter final : public QueuedEmitter {
     std::string text;
     o.read("url", text, "redis://[[user]:password@]host[:port][/db][?key=...&mode=list]");
     if (text.empty()) return spec;
+    o.show("url", config::redact_url(text));
     const Url u = parse_url(text, o, "url");
-    if (u.scheme != "redis") o.fail("url", "expected a redis:// URL, got '" + text + "'");
+    if (u.scheme != "redis") o.fail("url", "expected a redis:// URL, got '" + config::redact_url(text) + "'");
     o.set("host", u.host);
     if (u.port != 0) o.set("port", u.port);
     if (u.has_user && !u.has_password)
@@ -76,6 +77,11 @@ class RedisEmitter final : public QueuedEmitter {
     }
     for (const auto& [k, v] : u.query) o.set(k, v);
     return spec;
+  }
+
+  std::string destination() const override {
+    return where_ + (db_ != 0 ? " db " + std::to_string(db_) : "") + ", " + mode_ + " " +
+           topic_text();
   }
 
   bool connect() override {

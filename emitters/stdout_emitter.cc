@@ -16,6 +16,7 @@ class StdoutEmitter final : public QueuedEmitter {
   explicit StdoutEmitter(const EmitterSpec& spec) : QueuedEmitter(spec) {}
 
  private:
+  std::string destination() const override { return "(standard output)"; }
   bool connect() override { return true; }
   SendResult send(std::span<const QueuedEvent> batch) override {
     if (writer_.write_lines(STDOUT_FILENO, batch, [this] { return shutdown_overdue(); }))

@@ -2,7 +2,8 @@
 
 namespace stash53::emitters {
 
-Template::Template(std::string_view text, const config::OptionReader& where, const std::string& key) {
+Template::Template(std::string_view text, const config::OptionReader& where, const std::string& key)
+    : text_(text) {
   const auto& catalogue = event::Catalogue::instance();
   std::string literal;
   for (std::size_t i = 0; i < text.size(); ++i) {

@@ -23,6 +23,8 @@ class Template {
   /// Appends the rendered text for `ev` to `out` (a field the event lacks renders as "-").
   void render(const decode::DnsEvent& ev, std::string& out) const;
   [[nodiscard]] bool empty() const noexcept { return parts_.empty(); }
+  /// The template as written.
+  [[nodiscard]] const std::string& text() const noexcept { return text_; }
 
  private:
   struct Part {
@@ -30,6 +32,7 @@ class Template {
     const event::Field* field = nullptr;  // none for the trailing literal
   };
   std::vector<Part> parts_;
+  std::string text_;
 };
 
 }  // namespace stash53::emitters

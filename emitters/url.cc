@@ -24,7 +24,7 @@ bool percent_decode(std::string_view in, std::string& out) {
 }  // namespace
 
 Url parse_url(std::string_view text, const config::OptionReader& where, const std::string& key) {
-  auto bad = [&](const std::string& why) { where.fail(key, "bad URL '" + std::string(text) + "': " + why); };
+  auto bad = [&](const std::string& why) { where.fail(key, "bad URL '" + config::redact_url(text) + "': " + why); };
   Url u;
   const auto scheme_end = text.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) bad("expected scheme://host");

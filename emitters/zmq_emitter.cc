@@ -95,7 +95,8 @@ class ZmqEmitter final : public QueuedEmitter {
 
   void read_curve(config::OptionReader c) {
     std::string secret, pub;
-    c.require("secret_key", secret, "the server's Z85 secret key");
+    c.read_secret("secret_key", secret, "the server's Z85 secret key");
+    if (secret.empty()) c.fail("secret_key", "missing: give secret_key, secret_key_file or secret_key_env");
     c.require("public_key", pub, "the server's Z85 public key");
     const std::string secret_bin = decode_key(c, "secret_key", secret);
     std::array<char, 41> derived{};
@@ -107,6 +108,28 @@ class ZmqEmitter final : public QueuedEmitter {
     for (const auto& k : clients) allowed_.insert(decode_key(c, "allowed_clients", k));
     c.finish();
     curve_secret_ = secret_bin;
+  }
+
+  std::string destination() const override {
+    std::string d;
+    for (const auto& e : binds_) d += (d.empty() ? "bind " : ", bind ") + e;
+    for (const auto& e : connects_) d += (d.empty() ? "connect " : ", connect ") + e;
+    return d + " topic " + topic_text() + (curve_secret_.empty() ? "" : " (CURVE)");
+  }
+
+  /// A bound address taken by another process would only show as retries: try each one now.
+  std::string open_local(bool) override {
+    for (const auto& e : binds_) {
+      zmq::context_t ctx(1);
+      zmq::socket_t probe(ctx, zmq::socket_type::pub);
+      try {
+        probe.set(zmq::sockopt::linger, 0);
+        probe.bind(e);
+      } catch (const zmq::error_t& err) {
+        return "cannot bind " + e + ": " + err.what();
+      }
+    }
+    return {};
   }
 
   bool connect() override {

@@ -33,6 +33,8 @@ class Enricher {
   /// Registers its counters under component "enricher", instance type(): by default hits (the
   /// block was filled), misses (nothing to add) and errors.
   virtual void register_metrics(MetricRegistry& registry) const;
+  /// For the start-up log: its type and what it runs with (a database and its version).
+  [[nodiscard]] virtual std::string describe() const { return type_; }
   /// The registered type it was built as (set by make_enricher).
   [[nodiscard]] const std::string& type() const noexcept { return type_; }
 

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -108,7 +109,10 @@ class GeoipEnricher final : public Enricher {
     std::size_t cache = 16384;
     o.read_range("cache_size", cache, 1, 16'777'216);
     cache_.emplace(cache);
-    if (!o.has("databases")) paths = bundled_databases();
+    if (!o.has("databases")) {
+      paths = bundled_databases();
+      o.show("databases", paths);
+    }
     if (paths.empty()) {
       if (spec.by_default) return;  // make_enricher_or_skip() below drops it
       o.fail("databases", "no database given, and none was fetched into " STASH53_GEOIP_DIR);
@@ -117,6 +121,18 @@ class GeoipEnricher final : public Enricher {
   }
 
   [[nodiscard]] bool usable() const noexcept { return !dbs_.empty(); }
+
+  std::string describe() const override {
+    std::string d = type() + " (";
+    for (const auto& db : dbs_) {
+      const std::time_t t = static_cast<std::time_t>(db->build_epoch());
+      char built[16];
+      std::strftime(built, sizeof built, "%Y-%m-%d", std::gmtime(&t));
+      d += fmt::format("{}{} {} built {}", d.back() == '(' ? "" : ", ", db->path(),
+                       db->database_type(), built);
+    }
+    return d + ")";
+  }
 
   void enrich(decode::DnsEvent& ev) noexcept override {
     bool any = false;

@@ -190,6 +190,7 @@ std::string_view GeoDatabase::database_type() const noexcept {
 }
 
 unsigned GeoDatabase::ip_version() const noexcept { return db_->metadata.ip_version; }
+std::uint64_t GeoDatabase::build_epoch() const noexcept { return db_->metadata.build_epoch; }
 
 bool GeoDatabase::lookup(const std::uint8_t* addr, bool ipv6, GeoRecord& out) const noexcept {
   if (addr == nullptr) return false;

@@ -68,6 +68,8 @@ class GeoDatabase {
   /// The metadata's database_type, e.g. "GeoIP2-City", "GeoLite2-ASN" or "city ipv4"; valid
   /// while this object lives.
   [[nodiscard]] std::string_view database_type() const noexcept;
+  /// The metadata's build_epoch: when the database was made (seconds since 1970).
+  [[nodiscard]] std::uint64_t build_epoch() const noexcept;
   /// The metadata's ip_version: 4 or 6.
   [[nodiscard]] unsigned ip_version() const noexcept;
 

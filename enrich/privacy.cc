@@ -37,29 +37,20 @@ class PrivacyEnricher final : public Enricher {
       if (registered_ == nullptr)
         o.fail("qname", "needs the public_suffix enricher, which this build lacks");
     }
-    std::string key, key_file;
-    o.read("key", key, "64 hex digits (the Crypto-PAn key)");
-    o.read("key_file", key_file, "a file holding the key: 64 hex digits or 32 raw bytes");
+    std::string key;
+    o.read_secret("key", key, "the Crypto-PAn key: 64 hex digits or 32 raw bytes", true);
     if (mode == "pseudonymize") {
-      if (key.empty() == key_file.empty())
-        o.fail(key.empty() ? "key" : "key_file", "pseudonymize needs exactly one of key, key_file");
-      if (!key_file.empty()) {
-        std::ifstream in(key_file, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in) o.fail("key_file", "cannot read '" + key_file + "'");
-        key = text.str();
-      }
+      if (key.empty()) o.fail("key", "pseudonymize needs a key: key, key_file or key_env");
       try {
         auto bytes = parse_cryptopan_key(key);
         pan_.emplace(bytes);
         bytes.fill(0);
       } catch (const std::invalid_argument& e) {
-        o.fail(key_file.empty() ? "key" : "key_file", e.what());
+        o.fail("key", e.what());
       }
       key.assign(key.size(), '\0');
-    } else if (!key.empty() || !key_file.empty()) {
-      o.fail(key.empty() ? "key_file" : "key", "only used with addresses: pseudonymize");
+    } else if (!key.empty()) {
+      o.fail("key", "only used with addresses: pseudonymize");
     }
   }
 
