@@ -1,6 +1,7 @@
 // file: NDJSON appended to a file. Opened at start-up (before privileges are dropped), reopened
 // on SIGHUP (logrotate moved it) and after a write error (e.g. the disk came back).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -44,6 +45,14 @@ class FileEmitter final : public QueuedEmitter {
     return {};
   }
 
+  /// Whether the path no longer names the open file (logrotate moved it): only then is it
+  /// reopened, so that a SIGHUP without a rotation keeps a file this user could not reopen.
+  bool moved() const {
+    struct stat now {}, open {};
+    return ::stat(path_.c_str(), &now) != 0 || ::fstat(fd_, &open) != 0 ||
+           now.st_dev != open.st_dev || now.st_ino != open.st_ino;
+  }
+
   bool open_file() {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     return fd_ >= 0;
@@ -59,7 +68,7 @@ class FileEmitter final : public QueuedEmitter {
   }
 
   SendResult send(std::span<const QueuedEvent> batch) override {
-    if (reopen_.exchange(false)) {
+    if (reopen_.exchange(false) && moved()) {
       disconnect();
       if (!open_file()) {
         log::error(component(), "Cannot reopen {}: {}; retrying.", path_, std::strerror(errno));
