@@ -21,7 +21,7 @@ import threading
 import time
 
 import zmq
-from testlib import (Broker, Failure, RedisServer, Resp, emitter_counters, free_port, require,
+from testlib import (Broker, expected_exit, Failure, RedisServer, Resp, emitter_counters, free_port, require,
                      stop_sub, subscribe)
 
 PACKETS = 1500           # written to stdin over PACKETS / RATE seconds
@@ -166,7 +166,10 @@ def paced_run(a, name, args, victim):
                 victim.kill()
                 killed_at = time.time()
         p.stdin.close()
-        require(p.wait(timeout=30) == 0, f"{name}: stash53 exited {p.returncode}")
+        p.wait(timeout=30)
+        err_text = open(err.name, errors="replace").read()
+        # The victim drops events: exit 3, as documented.
+        require(p.returncode == expected_exit(err_text) == 3, f"{name}: stash53 exited {p.returncode}")
     finally:
         if p.poll() is None:
             p.kill()

@@ -18,7 +18,7 @@ import struct
 import subprocess
 import sys
 import time
-from testlib import Failure, RedisServer, Resp, emitter_counters, free_port, require
+from testlib import Failure, RedisServer, Resp, emitter_counters, expected_exit, free_port, require
 
 # Logstash's redis input (data_type => list) takes batch_count events at a time, atomically.
 LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
@@ -30,7 +30,8 @@ MIN_MESSAGES = 200_000
 def run_stash53(args, stash53, timeout=30):
     p = subprocess.run([stash53, *args], capture_output=True, timeout=timeout)
     stderr = p.stderr.decode(errors="replace")
-    require(p.returncode == 0, f"stash53 {' '.join(args)}: exit {p.returncode}\n{stderr}")
+    want = expected_exit(stderr)
+    require(p.returncode == want, f"stash53 {' '.join(args)}: exit {p.returncode}, expected {want}\n{stderr}")
     return p.stdout, stderr
 
 
@@ -203,7 +204,7 @@ def outage_run(stash53, cfg, big, server):
         print(f"outage: redis-server killed, back after {time.monotonic() - killed_at:.1f} s")
         _, err = proc.communicate(timeout=30)
         err = err.decode(errors="replace")
-        require(proc.returncode == 0, f"outage: stash53 exit {proc.returncode}\n{err}")
+        require(proc.returncode == expected_exit(err), f"outage: stash53 exit {proc.returncode}\n{err}")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -27,6 +27,15 @@ def emitter_counters(stderr, name):
     return dict(zip(keys, map(int, m[-1])))
 
 
+def expected_exit(stderr):
+    """stash53's documented exit status for a run that ended normally: 3 when its last stats line
+    shows any emitter that dropped events, 0 otherwise."""
+    lines = [l for l in stderr.splitlines() if "component=stats" in l]
+    require(lines, f"no stats line in stderr:\n{stderr[-2000:]}")
+    drops = re.findall(r"dropped-full=(\d+) dropped-error=(\d+)", lines[-1])
+    return 3 if any(int(a) or int(b) for a, b in drops) else 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
