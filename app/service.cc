@@ -153,7 +153,7 @@ std::pair<bool, std::string> Service::health() {
   std::string capture = "ok";
   if (!pipeline_->running())
     capture = "ended";
-  else if (steady_ns() - pipeline_->heartbeat_ns() >
+  else if (!source_->is_offline() && steady_ns() - pipeline_->heartbeat_ns() >
            std::chrono::nanoseconds(kStalledAfter).count())
     capture = "stalled";
   bool any_up = parts_.emitters.empty();

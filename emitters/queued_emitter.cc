@@ -186,6 +186,16 @@ void QueuedEmitter::run() noexcept {
   std::size_t pending = 0;  // events at the front of `batch` not yet delivered
   bool connected = false, ever_connected = false;
   Clock::time_point lost_at = Clock::now();
+  // Connect before the first event, so the destination is known up (or not) while idle.
+  try {
+    if (connect()) {
+      connected = ever_connected = true;
+      up_.store(true);
+      log::info(component_, "Connected to {}.", destination());
+    }
+  } catch (const std::exception& e) {
+    log::error(component_, "Unexpected error while connecting: {}.", e.what());
+  }
   for (;;) {
     if (pending == 0) {
       // Even with flush_ms 0, give a batch kCoalesce to fill: woken per event, this thread
