@@ -25,7 +25,7 @@ struct CommandLine {
   std::vector<int> ports;
   std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
   std::vector<std::string> geoip_dbs, no_enrich;
-  bool anonymize = false, list_fields = false;
+  bool anonymize = false, list_fields = false, list_flags = false;
   unsigned stats_interval_s = 0;
   bool stats_interval_given = false;
   unsigned drain_ms = 10'000;
@@ -111,17 +111,40 @@ EnrichOverrides enrich_overrides(const CommandLine& cl) {
   return o;
 }
 
+// The README's flag table, from the same definitions as --help and so the man page.
+std::string flag_table(const CLI::App& cli) {
+  std::string out = "| flag | meaning |\n| --- | --- |\n";
+  for (const CLI::Option* o : cli.get_options()) {
+    std::string names = o->get_name(false, true);
+    for (std::size_t p = 0; (p = names.find(',', p)) != std::string::npos; p += 2)
+      names.replace(p, 1, ", ");
+    std::string type = o->get_type_name();
+    type = type.substr(0, type.find(':'));  // without the validator's "INT in [1 - 9]"
+    if (o->get_type_size() == 0 || type.empty()) type.clear();
+    else type.insert(0, " ");
+    if (o->get_expected_max() > 1) type += " …";
+    std::string help = o->get_description();
+    for (std::size_t p = 0; (p = help.find('|', p)) != std::string::npos; p += 2)
+      help.replace(p, 1, "\\|");
+    out += "| `" + names + type + "` | " + help + " |\n";
+  }
+  return out;
+}
+
 int run(int argc, char** argv) {
   CommandLine cl;
   CLI::App cli{"stash53: passive DNS sniffer. Captures DNS with libpcap, decodes every message "
                "into a JSON event and sends it to stdout, files, Redis, ZeroMQ or MQTT."};
   cli.set_version_flag("-V,--version", "stash53 " STASH53_VERSION);
   cli.add_option("-c,--config", cl.config_file, "YAML config file (see deploy/stash53.example.yml)")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   auto* iface = cli.add_option("-i,--interface", cl.interface,
-                               "Capture live on this interface (any, lo, eth0, ...)");
+                               "Capture live on this interface (any, lo, eth0, ...)")
+      ->type_name("IF");
   cli.add_option("-r,--read", cl.read_file, "Read a pcap or pcapng file; - reads stdin")
-      ->excludes(iface);
+      ->excludes(iface)
+      ->type_name("FILE");
   cli.add_option_function<std::string>(
       "-f,--filter",
       [&](const std::string& v) {
@@ -129,26 +152,35 @@ int run(int argc, char** argv) {
         cl.bpf_given = true;
       },
       "BPF capture filter; \"\" for none (default live: the DNS ports, with VLAN tags and IP "
-      "fragments; reading a file: none)");
-  cli.add_option("-N,--nsid", cl.nsid, "Sensor label in every event's nsid (default: host name)");
-  cli.add_option("-o,--output", cl.output_file, "Append events as NDJSON to this file");
+      "fragments; reading a file: none)")
+      ->type_name("BPF");
+  cli.add_option("-N,--nsid", cl.nsid, "Sensor label in every event's nsid (default: host name)")
+      ->type_name("LABEL");
+  cli.add_option("-o,--output", cl.output_file, "Append events as NDJSON to this file")
+      ->type_name("FILE");
   cli.add_flag("--stdout", cl.to_stdout, "Print events to stdout (the default with no emitter)");
   cli.add_option("--redis", cl.redis_urls,
                  "Redis emitter: redis://[[user]:password@]host:port[/db]?key=dns:{nsid}&mode=list "
-                 "(repeatable)");
+                 "(repeatable)")
+      ->type_name("URL");
   cli.add_option("--zmq", cl.zmq_urls,
                  "ZeroMQ PUB emitter: tcp://127.0.0.1:5556?topic=dns.{qtype}; binds for tcp://*:port "
-                 "or bind=1, connects otherwise (repeatable)");
+                 "or bind=1, connects otherwise (repeatable)")
+      ->type_name("URL");
   cli.add_option("--mqtt", cl.mqtt_urls,
                  "MQTT emitter: tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1 "
-                 "(repeatable)");
+                 "(repeatable)")
+      ->type_name("URL");
   cli.add_option("-s,--snaplen", cl.snaplen, "Bytes captured per packet (default 65535)")
-      ->check(CLI::Range(64, 262144));
+      ->check(CLI::Range(64, 262144))
+      ->type_name("N");
   cli.add_option("-B,--buffer-mb", cl.buffer_mb, "Kernel capture buffer in MiB (default 32)")
-      ->check(CLI::Range(1, 4096));
+      ->check(CLI::Range(1, 4096))
+      ->type_name("MIB");
   cli.add_flag("--no-promisc", cl.no_promisc, "Do not put the interface in promiscuous mode");
   cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353)")
-      ->check(CLI::Range(1, 65535));
+      ->check(CLI::Range(1, 65535))
+      ->type_name("PORT");
   cli.add_option_function<unsigned>(
          "--stats-interval",
          [&](unsigned v) {
@@ -156,28 +188,39 @@ int run(int argc, char** argv) {
            cl.stats_interval_given = true;
          },
          "Print the counters to stderr every N seconds (0: only at exit)")
-      ->check(CLI::Range(0, 86400));
+      ->check(CLI::Range(0, 86400))
+      ->type_name("S");
   cli.add_option("--drain-ms", cl.drain_ms,
-                 "At shutdown, how long emitters may take to deliver queued events (default 10000)");
+                 "At shutdown, how long emitters may take to deliver queued events (default 10000)")
+      ->type_name("MS");
   cli.add_option("--geoip-db", cl.geoip_dbs,
                  "GeoIP/ASN database (MaxMind or ip-location-db MMDB) for the geoip enricher; "
-                 "repeatable, replaces the configured ones");
+                 "repeatable, replaces the configured ones")
+      ->type_name("FILE");
   cli.add_flag("--anonymize", cl.anonymize,
                "Turn the privacy enricher on (by default: client addresses cut to /24, /56 in every output)");
-  cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)");
+  cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)")
+      ->type_name("NAME");
   cli.add_flag("--list-fields", cl.list_fields, "Print the event's field catalogue and exit");
+  cli.add_flag("--list-flags", cl.list_flags,
+               "Print this flag table as Markdown (the README's) and exit");
   cli.add_option("--log-level", cl.log_level,
-                 "trace, debug, info, warn, error or off (default info, or log.level)");
+                 "trace, debug, info, warn, error or off (default info, or log.level)")
+      ->type_name("LEVEL");
   cli.add_option("--user", cl.user,
                  "After opening the capture, run as this user (default: stash53 if it exists, "
-                 "else nobody; only when started as root)");
-  cli.add_option("--group", cl.group, "... and this group (default: the user's)");
-  cli.add_option("--chroot", cl.chroot, "... inside this directory");
+                 "else nobody; only when started as root)")
+      ->type_name("USER");
+  cli.add_option("--group", cl.group, "... and this group (default: the user's)")
+      ->type_name("GROUP");
+  cli.add_option("--chroot", cl.chroot, "... inside this directory")
+      ->type_name("DIR");
   cli.add_flag("--allow-root", cl.allow_root,
                "Keep running as root (capabilities are still dropped)");
   cli.add_option("--metrics-listen", cl.metrics_listen,
                  "Serve Prometheus /metrics, /healthz and the live page at this host:port "
-                 "(e.g. 127.0.0.1:9153; default off)");
+                 "(e.g. 127.0.0.1:9153; default off)")
+      ->type_name("HOST:PORT");
   cli.add_flag("--check-config", cl.check_config,
                "Check the config and flags, build every component, check that outputs can be "
                "created, the interface exists and addresses can be bound; send nothing; exit");
@@ -196,6 +239,10 @@ int run(int argc, char** argv) {
     return cli.exit(e) == 0 ? 0 : kExitConfig;
   }
 
+  if (cl.list_flags) {
+    std::cout << flag_table(cli);
+    return 0;
+  }
   if (cl.list_fields) {
     std::cout << event::Catalogue::instance().markdown_table();
     return 0;

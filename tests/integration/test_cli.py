@@ -47,15 +47,24 @@ help_text = r.stdout.decode()
 flags = ["--config", "--interface", "--read", "--filter", "--nsid", "--output", "--stdout",
          "--snaplen", "--buffer-mb", "--no-promisc", "--ports", "--stats-interval", "--drain-ms",
          "--log-level", "--check-config", "--version", "--redis", "--zmq", "--mqtt",
-         "--geoip-db", "--anonymize", "--no-enrich", "--list-fields"]
+         "--geoip-db", "--anonymize", "--no-enrich", "--list-fields", "--list-flags", "--user",
+         "--group", "--chroot", "--allow-root", "--metrics-listen", "--print-config"]
 missing = [f for f in flags if f not in help_text]
 check("--help lists every flag", r.returncode == 0 and not missing, f"missing {missing}")
+check("--help lists the signals and exit statuses",
+      all(w in help_text for w in ("SIGHUP", "SIGUSR1", "SIGTERM", "Exit status", "3 events were lost")),
+      help_text[-800:])
 
 r = run(["--list-fields"])
 readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
 block = readme.split("<!-- fields: stash53 --list-fields -->\n", 1)[-1].split("<!-- /fields -->", 1)[0]
 check("the README's field table is stash53 --list-fields", r.returncode == 0 and r.stdout.decode() == block,
       "regenerate it: stash53 --list-fields")
+
+r = run(["--list-flags"])
+block = readme.split("<!-- flags: stash53 --list-flags -->\n", 1)[-1].split("<!-- /flags -->", 1)[0]
+check("the README's flag table is stash53 --list-flags", r.returncode == 0 and r.stdout.decode() == block,
+      "regenerate it: stash53 --list-flags")
 
 example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "stash53.example.yml")
 r = run(["-c", example, "--check-config"])
