@@ -16,14 +16,9 @@ namespace {
 
 // The page, made from app/live/index.html by the build as one raw string literal
 // (R"stash53page(…)stash53page") in <build>/app/live_page.inc.
-#if __has_include("live_page.inc")
 constexpr std::string_view kPage =
 #include "live_page.inc"
     ;
-#else
-constexpr std::string_view kPage =
-    "<!doctype html><title>stash53</title><p>This build did not embed app/live/index.html.";
-#endif
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -123,6 +118,7 @@ void LiveStats::observe(const decode::DnsEvent& ev) noexcept {
   const bool security = text_of(class_, ev, class_text_) && class_text_ == "security";
   if (security) {  // the qname as seen: its case may be the evidence
     pending_.ts_ns = ev.ts_ns;
+    pending_.msg_type = !has_codes ? "" : ev.hdr.qr ? "response" : "query";
     pending_.client.assign(has_client ? std::string_view(client_text_) : std::string_view());
     pending_.qname.assign(has_qname ? std::string_view(qname_text_) : std::string_view());
     (void)text_of(qtype_, ev, pending_.qtype);
@@ -237,6 +233,7 @@ std::string LiveStats::json(const MetricRegistry& registry) const {
       const SecurityEvent& e = recent_[(recent_next_ + kSecurityEvents - i) % kSecurityEvents];
       w.StartObject();
       key(w, "ts"), w.Double(static_cast<double>(e.ts_ns / 1'000'000) / 1e3);
+      key(w, "msg_type"), str(w, e.msg_type);
       key(w, "client"), str(w, e.client);
       key(w, "qname"), str(w, e.qname);
       key(w, "qtype"), str(w, e.qtype);

@@ -45,7 +45,8 @@ class LiveStats {
 
  private:
   struct SecurityEvent {
-    std::int64_t ts_ns = 0;  // capture time
+    std::int64_t ts_ns = 0;                     // capture time
+    std::string_view msg_type;                  // "query", "response", or "" without the QR bit
     std::string client, qname, qtype, reasons;  // reasons joined by ','
   };
 

@@ -104,6 +104,7 @@ BOOST_AUTO_TEST_CASE(totals_rcodes_and_top_lists_count_what_was_observed) {
 
   const auto& sec = d["security"];
   BOOST_TEST_REQUIRE(sec.Size() == 1u);
+  BOOST_TEST(sec[0]["msg_type"].GetString() == std::string("query"));
   BOOST_TEST(sec[0]["client"].GetString() == std::string("192.0.2.4"));
   BOOST_TEST(sec[0]["qname"].GetString() == std::string("c2.tunnel.example.net."));
   BOOST_TEST(sec[0]["qtype"].GetString() == std::string("TXT"));
@@ -208,7 +209,7 @@ BOOST_AUTO_TEST_CASE(emitter_health_and_drops_come_from_the_registry) {
   BOOST_TEST(em[0]["reconnects"].IsNull());
   BOOST_TEST(em[0]["depth"].GetUint64() == 7u);
   BOOST_TEST(em[1]["name"].GetString() == std::string("mqtt-edge"));
-  BOOST_TEST(em[1]["up"].IsNull());  // no `up` gauge: unknown
+  BOOST_TEST(em[1]["up"].IsNull());              // no `up` gauge: unknown
   BOOST_TEST(em[1]["depth"].GetUint64() == 2u);  // the older name of queue-depth
   BOOST_TEST(em[1]["queued"].IsNull());
 }
@@ -219,9 +220,16 @@ BOOST_AUTO_TEST_CASE(names_that_need_escaping_stay_valid_json) {
   // A label with a quote, a backslash, '<' and a control byte: the decoder's presentation
   // escapes, then the JSON writer's.
   decode::DnsEvent ev;
-  decode::parse_message(
-      DnsBuilder().header(1, 0x0100, 1, 0).label("a\"<\\\x01").label("example").label("com")
-          .u8(0).u16(kTxt).u16(1).bytes(), ev);
+  decode::parse_message(DnsBuilder()
+                            .header(1, 0x0100, 1, 0)
+                            .label("a\"<\\\x01")
+                            .label("example")
+                            .label("com")
+                            .u8(0)
+                            .u16(kTxt)
+                            .u16(1)
+                            .bytes(),
+                        ev);
   e.psl->enrich(ev);
   e.security->enrich(ev);
   live.observe(ev);
