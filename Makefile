@@ -2,13 +2,16 @@
 BUILD_DIR ?= build
 SAMPLE    ?= tests/data/sample.pcap
 
-.PHONY: run test deps build clean
+.PHONY: run test deps build install clean
 
 run: build
 	./$(BUILD_DIR)/stash53 -r $(SAMPLE)
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure --timeout 600
+
+install: build
+	cmake --install $(BUILD_DIR)
 
 deps:
 	./deploy/install-deps.sh

@@ -58,7 +58,10 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   if (cl.stats_interval_given) cfg.stats_interval_s = cl.stats_interval_s;
   // A file is filtered by the decoder's port set alone, so tagged, tunnelled and fragmented
   // packets are all seen; live capture keeps the kernel from copying what is not DNS.
-  if (!cfg.bpf_given && c.file.empty()) c.bpf = config::default_live_filter(cfg.decode.ports);
+  if (!cfg.bpf_given && c.file.empty()) {
+    c.bpf = config::default_live_filter(cfg.decode.ports);
+    c.bpf_not_ethernet = config::default_live_filter(cfg.decode.ports, false);
+  }
   auto e = cfg.effective;
   e["capture"]["interface"] = c.interface;
   e["capture"]["file"] = c.file;

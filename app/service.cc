@@ -37,8 +37,8 @@ std::int64_t steady_ns() {
 
 std::string dump(const YAML::Node& n) { return n.IsDefined() ? YAML::Dump(n) : std::string(); }
 
-void log_source(const capture::PcapOptions& c) {
-  const std::string filter = c.bpf.empty() ? "none" : "'" + c.bpf + "'";
+void log_source(const capture::PcapOptions& c, const std::string& bpf) {
+  const std::string filter = bpf.empty() ? "none" : "'" + bpf + "'";
   if (!c.file.empty())
     log::info("capture", "Reading {} (filter {}).", c.file == "-" ? "standard input" : c.file, filter);
   else
@@ -287,7 +287,6 @@ int Service::run() {
   log::set_level(cfg_.log_level);
 
   log::info("main", "stash53 " STASH53_VERSION " starting (pid {}).", ::getpid());
-  log_source(cfg_.capture);
   for (const auto& e : parts_.enrichers) log::info("enrich", "Enricher {}.", e->describe());
   for (const auto& em : parts_.emitters)
     log::info("emit:" + em->name(), "Emitter {}{}.", em->describe(),
@@ -296,7 +295,9 @@ int Service::run() {
   // As root (or with CAP_NET_RAW): the capture, the output files and the listening address
   // are opened first, then privileges are dropped, then threads start.
   try {
-    source_ = std::make_unique<capture::PcapSource>(cfg_.capture);
+    auto pcap = std::make_unique<capture::PcapSource>(cfg_.capture);
+    log_source(cfg_.capture, pcap->filter());
+    source_ = std::move(pcap);
   } catch (const std::exception& e) {
     log::error("capture", "{}.", e.what());
     return kExitFailure;

@@ -1,5 +1,7 @@
 #include "capture/pcap_source.h"
 
+#include <poll.h>
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -69,13 +71,23 @@ PcapSource::PcapSource(const PcapOptions& o) {
     fail("unsupported link type", std::to_string(dlt_) + " (" + (name ? name : "unknown") +
                                       "); supported: EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW");
   }
-  if (!o.bpf.empty()) {
+  const std::string& bpf = dlt_ != DLT_EN10MB && !o.bpf_not_ethernet.empty() ? o.bpf_not_ethernet : o.bpf;
+  filter_ = bpf;
+  if (!bpf.empty()) {
     bpf_program prog{};
-    if (pcap_compile(p, &prog, o.bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0)
-      fail("bad capture filter '" + o.bpf + "'", pcap_geterr(p));
+    if (pcap_compile(p, &prog, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0)
+      fail("bad capture filter '" + bpf + "'", pcap_geterr(p));
     const int rc = pcap_setfilter(p, &prog);
     pcap_freecode(&prog);
-    if (rc < 0) fail("cannot set capture filter '" + o.bpf + "'", pcap_geterr(p));
+    if (rc < 0) fail("cannot set capture filter '" + bpf + "'", pcap_geterr(p));
+  }
+  if (!offline_) {
+    // With TPACKET_V3 a blocking read on an idle interface never returns (the kernel retires
+    // only blocks that hold packets): read without blocking and poll with our own timeout, so
+    // the pipeline sees Idle (a reload, the health check) on a quiet night too.
+    if (pcap_setnonblock(p, 1, errbuf) < 0) fail("cannot capture without blocking", errbuf);
+    fd_ = pcap_get_selectable_fd(p);
+    timeout_ms_ = o.timeout_ms;
   }
 }
 
@@ -83,7 +95,13 @@ Source::Next PcapSource::next(Packet& out) noexcept {
   if (stopping_.load(std::memory_order_relaxed)) return Next::End;
   pcap_pkthdr* hdr = nullptr;
   const std::uint8_t* data = nullptr;
-  switch (pcap_next_ex(handle_.get(), &hdr, &data)) {
+  int rc = pcap_next_ex(handle_.get(), &hdr, &data);
+  if (rc == 0 && fd_ >= 0) {
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, timeout_ms_) <= 0) return stopping_.load() ? Next::End : Next::Idle;
+    rc = pcap_next_ex(handle_.get(), &hdr, &data);
+  }
+  switch (rc) {
     case 1:
       out.ts_ns = static_cast<std::int64_t>(hdr->ts.tv_sec) * 1'000'000'000 +
                   static_cast<std::int64_t>(hdr->ts.tv_usec);  // tv_usec holds ns (precision NANO)

@@ -14,6 +14,8 @@ struct PcapOptions {
   std::string interface;        // live capture device, e.g. "eth0", "any", "lo"
   std::string file;             // pcap or pcapng file, "-" for stdin; used when non-empty
   std::string bpf;              // capture filter; empty captures everything
+  std::string bpf_not_ethernet; // if set, used instead on other link types (the default filter
+                                // without VLAN clauses, which libpcap has only for Ethernet)
   int snaplen = 65535;          // bytes kept per packet; large EDNS answers need it all
   int buffer_mb = 32;           // kernel ring buffer, absorbs bursts
   bool promiscuous = true;
@@ -34,16 +36,21 @@ class PcapSource final : public Source {
   std::string error() const override { return error_; }
   bool is_offline() const noexcept override { return offline_; }
 
+  /// The capture filter in use (the link type decides between bpf and bpf_not_ethernet).
+  [[nodiscard]] const std::string& filter() const noexcept { return filter_; }
   /// Link types the decoder understands; others are refused at open time.
   static bool supported_dlt(int dlt) noexcept;
 
  private:
   std::unique_ptr<pcap_t, decltype(&pcap_close)> handle_{nullptr, &pcap_close};
   bool offline_ = false;
+  int fd_ = -1;     // live: polled by next(), the handle being non-blocking
+  int timeout_ms_ = 100;
   int dlt_ = 0;
   std::atomic<bool> stopping_{false};
   std::uint64_t received_ = 0;
   std::string error_;
+  std::string filter_;
 };
 
 }  // namespace stash53::capture

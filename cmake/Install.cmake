@@ -7,7 +7,7 @@
 #   lib/systemd/system/stash53.service      deploy/stash53.service.in with the installed paths
 #   lib/sysusers.d/stash53.conf             the stash53 user
 #   etc/logrotate.d/stash53                 rotation of /var/log/stash53/*.ndjson
-#   share/doc/stash53/                      README, deploying guide, example config, mosquitto
+#   share/doc/stash53/                      README (with the deploying guide), example config, mosquitto
 #                                           and Prometheus examples
 #   share/stash53/geoip/                    the GeoIP databases the build fetched, if any
 # Included from the top CMakeLists.txt after add_subdirectory(app): it needs the stash53 target.
@@ -69,7 +69,6 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/stash53.sysusers
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/stash53.logrotate
         DESTINATION ${stash53_logrotate_dir} RENAME stash53)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md
-              ${PROJECT_SOURCE_DIR}/docs/deploying.md
               ${PROJECT_SOURCE_DIR}/deploy/stash53.example.yml
               ${PROJECT_SOURCE_DIR}/deploy/mosquitto.conf
               ${PROJECT_SOURCE_DIR}/deploy/mosquitto.acl

@@ -89,9 +89,10 @@ std::vector<ComponentConfig> read_components(OptionReader& root, const std::stri
 
 }  // namespace
 
-std::string default_live_filter(const std::vector<std::uint16_t>& ports) {
+std::string default_live_filter(const std::vector<std::uint16_t>& ports, bool vlan) {
   std::string p;
   for (const auto port : ports) p += (p.empty() ? "port " : " or port ") + std::to_string(port);
+  if (!vlan) return "(" + p + ") or (ip[6:2] & 0x3fff != 0) or (ip6[6] == 44)";
   // `vlan` shifts the offsets of everything after it in the expression, so it comes last.
   return "(" + p + ") or (ip[6:2] & 0x3fff != 0) or (ip6[6] == 44) or (vlan and ((" + p +
          ") or (vlan and (" + p + "))))";

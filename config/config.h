@@ -39,8 +39,10 @@ struct Config {
 [[nodiscard]] Config load_config(const std::string& path);
 
 /// The capture filter used live when none is configured: the DNS ports, also behind one or two
-/// VLAN tags, and IP fragments (which carry no ports after the first).
-[[nodiscard]] std::string default_live_filter(const std::vector<std::uint16_t>& ports);
+/// VLAN tags (`vlan`: libpcap has them only on Ethernet), and IP fragments (which carry no ports
+/// after the first).
+[[nodiscard]] std::string default_live_filter(const std::vector<std::uint16_t>& ports,
+                                              bool vlan = true);
 
 /// Checks a BPF expression without opening a device. Throws ConfigError for `key`.
 void check_bpf(const std::string& bpf, const OptionReader& where, const std::string& key);

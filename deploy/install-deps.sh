@@ -4,7 +4,7 @@ set -eu
 packages="build-essential cmake make pkg-config
 libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
 libpsl-dev publicsuffix libmaxminddb-dev libssl-dev libcap-ng-dev libcpp-httplib-dev
-prometheus chromium help2man logrotate systemd
+prometheus chromium help2man logrotate systemd groff-base man-db
 libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev
 tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy python3-zmq iproute2 util-linux
 libmaxmind-db-writer-perl mmdb-bin python3-cryptography curl ca-certificates

@@ -63,7 +63,8 @@ const GeoFields kEcs("ecs_geoip", event::rank::kEnrichment + 12,
 /// The databases the build fetched (deploy/fetch-geoip.sh), found without configuration.
 std::vector<std::string> bundled_databases() {
   std::vector<std::string> out;
-  for (const char* dir : {STASH53_GEOIP_DIR, "/usr/share/stash53/geoip"}) {
+  // The build's (running from the build tree), then where `make install` put them.
+  for (const char* dir : {STASH53_GEOIP_DIR, STASH53_INSTALLED_GEOIP_DIR, "/usr/share/stash53/geoip"}) {
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(dir, ec))
       if (e.path().extension() == ".mmdb") out.push_back(e.path().string());

@@ -67,8 +67,17 @@ check("the README's flag table is stash53 --list-flags", r.returncode == 0 and r
       "regenerate it: stash53 --list-flags")
 
 example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "stash53.example.yml")
+# As shipped, but with its log directory in the workdir (the unit's LogsDirectory= makes it).
+shipped = open(example).read()
+require_path = "/var/log/stash53/"
+copy = os.path.join(opts.workdir, "example.yml")
+with open(copy, "w") as f:
+    f.write(shipped.replace(require_path, opts.workdir + "/"))
+r = run(["-c", copy, "--check-config"])
+check("the example config is valid", require_path in shipped and r.returncode == 0, r.stderr.decode())
 r = run(["-c", example, "--check-config"])
-check("the example config is valid", r.returncode == 0, r.stderr.decode())
+check("--check-config names the missing log directory", r.returncode == 1 and b"/var/log/stash53" in r.stderr
+      or os.path.isdir("/var/log/stash53"), r.stderr.decode())
 
 expect_config_error("unknown key names key and line", "capture:\n  interface: lo\n  snaplenn: 9\n",
                     "capture.snaplenn (line 3): unknown key")
