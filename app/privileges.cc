@@ -136,7 +136,7 @@ void require_single_thread() {
        it.increment(ec))
     ++threads;
   if (!ec && threads > 1)
-    throw std::runtime_error("privileges: " + std::to_string(threads) +
+    throw std::runtime_error(std::to_string(threads) +
                              " threads are already running; privileges must be dropped "
                              "before any thread starts");
 }
@@ -144,29 +144,39 @@ void require_single_thread() {
 std::string change_id_error(int rc) {
   // The return codes of capng_change_id(3), libcap-ng 0.8.
   switch (rc) {
-    case -1: return "libcap-ng is not initialised";
-    case -2: return "PR_SET_KEEPCAPS failed";
-    case -3: return "capset (temporary CAP_SETUID/CAP_SETGID/CAP_SETPCAP) failed";
-    case -4: return "setresgid failed";
-    case -5: return "setgroups (dropping supplementary groups) failed";
-    case -6: return "setresuid failed";
-    case -7: return "clearing PR_SET_KEEPCAPS failed";
-    case -8: return "clearing the bounding set failed";
-    case -9: return "capset (dropping every capability) failed";
-    case -10: return "the user's passwd entry was not found";
-    default: return "error " + std::to_string(rc);
+    case -1:
+      return "libcap-ng is not initialised";
+    case -2:
+      return "PR_SET_KEEPCAPS failed";
+    case -3:
+      return "capset (temporary CAP_SETUID/CAP_SETGID/CAP_SETPCAP) failed";
+    case -4:
+      return "setresgid failed";
+    case -5:
+      return "setgroups (dropping supplementary groups) failed";
+    case -6:
+      return "setresuid failed";
+    case -7:
+      return "clearing PR_SET_KEEPCAPS failed";
+    case -8:
+      return "clearing the bounding set failed";
+    case -9:
+      return "capset (dropping every capability) failed";
+    case -10:
+      return "the user's passwd entry was not found";
+    default:
+      return "error " + std::to_string(rc);
   }
 }
 
 // Linux < 4.3 has no ambient set (EINVAL); then there is nothing to clear.
 void clear_ambient() {
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-    fail_errno("privileges: cannot clear the ambient capabilities", errno);
+    fail_errno("cannot clear the ambient capabilities", errno);
 }
 
 void set_no_new_privs() {
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    fail_errno("privileges: cannot set no-new-privs", errno);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_errno("cannot set no-new-privs", errno);
 }
 
 // The capabilities still held in one set, as libcap-ng names them ("none" when empty).
@@ -182,8 +192,7 @@ std::string held(capng_type_t which) {
 // capng_have_capabilities(CAPNG_SELECT_CAPS) only looks at the effective set, so each set is
 // listed by name instead, which also tells the operator what is left.
 void verify_no_capabilities(bool check_bounding) {
-  if (capng_get_caps_process() != 0)
-    fail_errno("privileges: cannot read the capabilities back", errno);
+  if (capng_get_caps_process() != 0) fail_errno("cannot read the capabilities back", errno);
   struct Set {
     capng_type_t type;
     const char* name;
@@ -201,28 +210,25 @@ void verify_no_capabilities(bool check_bounding) {
   if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE && left.empty())
     left = "effective: (unnamed)";
   if (!left.empty())
-    throw std::runtime_error("privileges: capabilities remain after dropping them (" + left + ")");
+    throw std::runtime_error("capabilities remain after dropping them (" + left + ")");
   if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
-    throw std::runtime_error("privileges: no-new-privs is not set after setting it");
+    throw std::runtime_error("no-new-privs is not set after setting it");
 }
 
 void verify_ids(uid_t uid, gid_t gid) {
   uid_t ru = 0, eu = 0, su = 0;
   gid_t rg = 0, eg = 0, sg = 0;
-  if (getresuid(&ru, &eu, &su) != 0) fail_errno("privileges: getresuid", errno);
-  if (getresgid(&rg, &eg, &sg) != 0) fail_errno("privileges: getresgid", errno);
+  if (getresuid(&ru, &eu, &su) != 0) fail_errno("getresuid", errno);
+  if (getresgid(&rg, &eg, &sg) != 0) fail_errno("getresgid", errno);
   if (ru != uid || eu != uid || su != uid)
-    throw std::runtime_error("privileges: uids are " + std::to_string(ru) + "/" +
-                             std::to_string(eu) + "/" + std::to_string(su) + ", expected " +
-                             std::to_string(uid));
+    throw std::runtime_error("uids are " + std::to_string(ru) + "/" + std::to_string(eu) + "/" +
+                             std::to_string(su) + ", expected " + std::to_string(uid));
   if (rg != gid || eg != gid || sg != gid)
-    throw std::runtime_error("privileges: gids are " + std::to_string(rg) + "/" +
-                             std::to_string(eg) + "/" + std::to_string(sg) + ", expected " +
-                             std::to_string(gid));
+    throw std::runtime_error("gids are " + std::to_string(rg) + "/" + std::to_string(eg) + "/" +
+                             std::to_string(sg) + ", expected " + std::to_string(gid));
   const int groups = getgroups(0, nullptr);
   if (groups != 0)
-    throw std::runtime_error("privileges: " + std::to_string(groups) +
-                             " supplementary groups remain");
+    throw std::runtime_error(std::to_string(groups) + " supplementary groups remain");
 }
 
 // Started as root: pick the account, chroot, then let libcap-ng switch ids and drop
@@ -234,8 +240,8 @@ void drop_as_root(const PrivilegeOptions& options) {
       auto a = user_by_name(options.user);
       if (!a) throw std::runtime_error("user '" + options.user + "' does not exist");
       if (a->uid != 0)
-        throw std::runtime_error("privileges: allow_root keeps uid 0, but user '" +
-                                 options.user + "' was asked for too; give one or the other");
+        throw std::runtime_error("allow_root keeps uid 0, but user '" + options.user +
+                                 "' was asked for too; give one or the other");
       user = *a;
     } else {
       user = Account{user_name(0), 0, 0};
@@ -252,19 +258,18 @@ void drop_as_root(const PrivilegeOptions& options) {
 
   if (!options.chroot.empty()) {
     if (chroot(options.chroot.c_str()) != 0)
-      fail_errno("privileges: cannot chroot to '" + options.chroot + "'", errno);
+      fail_errno("cannot chroot to '" + options.chroot + "'", errno);
     // Without it the working directory stays outside the new root (chroot(2) NOTES).
-    if (chdir("/") != 0) fail_errno("privileges: cannot chdir to / in the chroot", errno);
+    if (chdir("/") != 0) fail_errno("cannot chdir to / in the chroot", errno);
   }
 
   capng_clear(CAPNG_SELECT_ALL);
-  const int rc = capng_change_id(static_cast<int>(user.uid), static_cast<int>(grp.gid),
-                                 static_cast<capng_flags_t>(CAPNG_DROP_SUPP_GRP |
-                                                            CAPNG_CLEAR_BOUNDING |
-                                                            CAPNG_CLEAR_AMBIENT));
+  const int rc = capng_change_id(
+      static_cast<int>(user.uid), static_cast<int>(grp.gid),
+      static_cast<capng_flags_t>(CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING | CAPNG_CLEAR_AMBIENT));
   if (rc != 0) {
     const int err = errno;
-    throw std::runtime_error("privileges: cannot switch to user '" + user.name + "' (" +
+    throw std::runtime_error("cannot switch to user '" + user.name + "' (" +
                              std::to_string(user.uid) + "), group '" + grp.name + "' (" +
                              std::to_string(grp.gid) + "): " + change_id_error(rc) + ": " +
                              errno_text(err));
@@ -289,7 +294,7 @@ void drop_as_user(const PrivilegeOptions& options) {
     auto a = user_by_name(options.user);
     if (!a) throw std::runtime_error("user '" + options.user + "' does not exist");
     if (a->uid != uid || a->uid != getuid())
-      throw std::runtime_error("privileges: cannot switch to user '" + options.user +
+      throw std::runtime_error("cannot switch to user '" + options.user +
                                "': stash53 is not running as root (uid " + std::to_string(uid) +
                                "); start it as root or as that user");
   }
@@ -297,16 +302,15 @@ void drop_as_user(const PrivilegeOptions& options) {
     auto g = group_by_name(options.group);
     if (!g) throw std::runtime_error("group '" + options.group + "' does not exist");
     if (g->gid != gid || g->gid != getgid())
-      throw std::runtime_error("privileges: cannot switch to group '" + options.group +
+      throw std::runtime_error("cannot switch to group '" + options.group +
                                "': stash53 is not running as root (gid " + std::to_string(gid) +
                                "); start it as root or with that group");
   }
   if (!options.chroot.empty())
-    throw std::runtime_error("privileges: cannot chroot to '" + options.chroot +
+    throw std::runtime_error("cannot chroot to '" + options.chroot +
                              "': stash53 is not running as root");
 
-  if (capng_get_caps_process() != 0)
-    fail_errno("privileges: cannot read the capabilities", errno);
+  if (capng_get_caps_process() != 0) fail_errno("cannot read the capabilities", errno);
   // PR_CAPBSET_DROP needs CAP_SETPCAP in the effective set; without it the bounding set stays,
   // which no-new-privs makes harmless (nothing can be gained through execve).
   const bool bounding = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) == 1;
@@ -315,8 +319,8 @@ void drop_as_user(const PrivilegeOptions& options) {
                                                 (bounding ? CAPNG_SELECT_BOUNDS : 0));
   if (const int rc = capng_apply(sets); rc != 0) {
     const int err = errno;
-    throw std::runtime_error("privileges: cannot drop the capabilities (capng_apply " +
-                             std::to_string(rc) + "): " + errno_text(err));
+    throw std::runtime_error("cannot drop the capabilities (capng_apply " + std::to_string(rc) +
+                             "): " + errno_text(err));
   }
   clear_ambient();
   set_no_new_privs();

@@ -19,6 +19,10 @@ void set_level(std::string_view level);
 [[nodiscard]] bool is_level(std::string_view level);
 
 template <typename... Args>
+void debug(std::string_view component, spdlog::format_string_t<Args...> fmt, Args&&... args) {
+  spdlog::debug("component={} msg=\"{}\"", component, fmt::format(fmt, std::forward<Args>(args)...));
+}
+template <typename... Args>
 void info(std::string_view component, spdlog::format_string_t<Args...> fmt, Args&&... args) {
   spdlog::info("component={} msg=\"{}\"", component, fmt::format(fmt, std::forward<Args>(args)...));
 }

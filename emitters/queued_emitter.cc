@@ -234,7 +234,8 @@ void QueuedEmitter::run() noexcept {
           break;
         }
         case SendResult::Retry:
-          log::warn(component_, "Lost {}; reconnecting.", destination());
+          // Each destination logs why (rate-limited); this line is for tracing.
+          log::debug(component_, "Lost {}; reconnecting.", destination());
           disconnect();
           connected = false;
           up_.store(false);
