@@ -274,7 +274,8 @@ void drop_as_root(const PrivilegeOptions& options) {
                              std::to_string(grp.gid) + "): " + change_id_error(rc) + ": " +
                              errno_text(err));
   }
-  // The uid change already empties the ambient set (capabilities(7)); say so explicitly.
+  // CAPNG_CLEAR_AMBIENT only exists since libcap-ng 0.8 (older releases ignore the bit), so
+  // clear the ambient set ourselves too; verify_no_capabilities() checks it either way.
   clear_ambient();
   set_no_new_privs();
 

@@ -16,9 +16,13 @@ struct PrivilegeOptions {
 
 /// Drops to the configured user and group, clears supplementary groups, drops every
 /// capability (effective, permitted, inheritable, ambient and the bounding set) and sets
-/// no-new-privs; chroots first when asked. Must run before any thread is started (capabilities
-/// are per thread). Run as an unprivileged user, only the capabilities are dropped. Logs what
-/// it did. Throws std::runtime_error naming what failed.
+/// no-new-privs; chroots first when asked (the user is looked up before). Must run before any
+/// thread is started (capabilities are per thread): throws if /proc/self/task lists more than
+/// one. Run as an unprivileged user (file capabilities, systemd AmbientCapabilities=), only the
+/// capabilities are dropped, the bounding set only if CAP_SETPCAP is held; a user, group or
+/// chroot that would need root then throws. Reads the ids and capabilities back and throws
+/// std::runtime_error naming what failed or remains ("user 'x' does not exist", a target of
+/// uid 0 without allow_root, allow_root with a non-root user). Logs one info line on success.
 void drop_privileges(const PrivilegeOptions& options);
 
 }  // namespace stash53::app
