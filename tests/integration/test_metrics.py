@@ -20,7 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from testlib import Failure, RedisServer, free_port, require  # noqa: E402
-from test_operation import Stream, capture, events, give, wait_lines  # noqa: E402
+from test_operation import Stream, capture, events, fresh_dir, give, wait_lines  # noqa: E402
 
 
 def get(url, timeout=5):
@@ -93,11 +93,7 @@ def main():
     ap.add_argument("--stash53", required=True)
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    for f in os.listdir(a.workdir):
-        p = os.path.join(a.workdir, f)
-        if os.path.isfile(p):
-            os.unlink(p)
+    fresh_dir(a.workdir)
     give(a.workdir)
     header, packets = capture(400)
     out = os.path.join(a.workdir, "events.ndjson")

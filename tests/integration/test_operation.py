@@ -111,6 +111,14 @@ def events(path):
 RUN_AS = pwd.getpwnam("stash53") if any(u.pw_name == "stash53" for u in pwd.getpwall()) else pwd.getpwnam("nobody")
 
 
+def fresh_dir(path):
+    """Makes `path`, emptied of the files a previous run left."""
+    os.makedirs(path, exist_ok=True)
+    for f in os.listdir(path):
+        if os.path.isfile(os.path.join(path, f)):
+            os.unlink(os.path.join(path, f))
+
+
 def give(path):
     os.chown(path, RUN_AS.pw_uid, RUN_AS.pw_gid)
 
@@ -320,18 +328,12 @@ def main():
     ap.add_argument("--sample", required=True)
     ap.add_argument("--workdir", required=True)
     a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    for f in os.listdir(a.workdir):
-        p = os.path.join(a.workdir, f)
-        if os.path.isfile(p):
-            os.unlink(p)
+    fresh_dir(a.workdir)
     header, packets = capture(3000)
     try:
         for name, fn in (("reload", test_reload), ("logrotate", test_logrotate), ("usr1", test_usr1)):
             d = os.path.join(a.workdir, name)
-            os.makedirs(d, exist_ok=True)
-            for f in os.listdir(d):
-                os.unlink(os.path.join(d, f))
+            fresh_dir(d)
             give(d)
             fn(a.stash53, d, header, packets)
         test_exit_statuses(a.stash53, a.workdir, a.sample)
