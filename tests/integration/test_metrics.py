@@ -58,7 +58,14 @@ scrape_configs:
             ["prometheus", f"--config.file={conf}", f"--storage.tsdb.path={workdir}/tsdb",
              f"--web.listen-address=127.0.0.1:{self.port}"],
             stdout=open(os.path.join(workdir, "prometheus.log"), "wb"), stderr=subprocess.STDOUT)
-        wait_http(f"http://127.0.0.1:{self.port}/-/ready", timeout=30)
+        deadline = time.monotonic() + 60  # 503 until its storage and rules are up
+        while True:
+            require(self.proc.poll() is None, f"prometheus exited; see {workdir}/prometheus.log")
+            status, _ = wait_http(f"http://127.0.0.1:{self.port}/-/ready", timeout=30)
+            if status == 200:
+                break
+            require(time.monotonic() < deadline, "prometheus not ready within 60 s")
+            time.sleep(0.2)
 
     def query(self, expr):
         status, body = get(f"http://127.0.0.1:{self.port}/api/v1/query?" +
