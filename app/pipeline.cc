@@ -80,23 +80,14 @@ void Pipeline::adopt_pending() noexcept {
 
 Stages Pipeline::replace(Stages next, bool keep_enrichers) {
   std::unique_lock lock(pending_mutex_);
-  if (!running_.load()) {
-    pending_ = std::move(next);
-    keep_enrichers_ = keep_enrichers;
-    pending_flag_.store(true);
+  pending_ = std::move(next);
+  keep_enrichers_ = keep_enrichers;
+  pending_flag_.store(true, std::memory_order_release);
+  adopted_.wait(lock, [&] { return !pending_flag_.load() || !running_.load(); });
+  if (pending_flag_.load()) {  // the pipeline is not running (any more): take them here
     lock.unlock();
     adopt_pending();
     lock.lock();
-  } else {
-    pending_ = std::move(next);
-    keep_enrichers_ = keep_enrichers;
-    pending_flag_.store(true, std::memory_order_release);
-    adopted_.wait(lock, [&] { return !pending_flag_.load() || !running_.load(); });
-    if (pending_flag_.load()) {  // the pipeline ended first: take it here
-      lock.unlock();
-      adopt_pending();
-      lock.lock();
-    }
   }
   Stages old = std::move(*pending_);
   pending_.reset();

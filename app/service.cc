@@ -13,6 +13,7 @@
 #include <iostream>
 #include <optional>
 #include <shared_mutex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
