@@ -24,7 +24,7 @@ enum class Malformed : std::uint8_t {
   BadPointer,
   NameTooLong,
   BadRdata,
-  BadEdns,  // an OPT option whose length does not fit its layout
+  BadEdns,  // an OPT option that does not fit its layout, or an ECS option against RFC 7871 §6
   kCount
 };
 [[nodiscard]] std::string_view malformed_name(Malformed m) noexcept;

@@ -276,7 +276,8 @@ void add_core_fields(Catalogue& cat) {
       "`truncated-question`, `truncated-answer`, `truncated-authority`, `truncated-additional`, "
       "`bad-label-type`, `compression-loop`, `bad-pointer`, `name-too-long`, `bad-rdata` (a record "
       "whose RDATA does not fit its type; it is kept in RFC 3597 form), `bad-edns` (an OPT option "
-      "that does not fit its layout). Every field decoded before the fault is kept; a cut header "
+      "that does not fit its layout, or a Client Subnet option against RFC 7871 §6: a prefix too "
+      "long for its family, address bytes that do not match it; that option is kept). Every field decoded before the fault is kept; a cut header "
       "keeps the fields whose bytes arrived (`id` from 2 bytes, `msg_type` … `flags` from 4, then "
       "each count), without record arrays",
       {},

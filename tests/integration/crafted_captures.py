@@ -425,7 +425,32 @@ def edns():
     f.close()
     cap.expect({"edns.keepalive": None}, id=0x510C, msg_type="query")
     cap.expect({"edns.keepalive": 1200}, id=0x510C, msg_type="response")
-    return [cap]
+    return [cap, bad_ecs()]
+
+
+def bad_ecs():
+    """Client Subnet options that break RFC 7871 §6: kept, the message flagged bad-edns, and the
+    option after them (NSID) still read."""
+    cap = Capture("edns-bad-ecs", "ECS with a prefix too long for its family, too many or too "
+                  "few address bytes, bits set past the prefix; then a valid one")
+    cases = [  # (id, family, source, address bytes, the address as shown)
+        (0x5201, 1, 33, bytes([192, 0, 2, 1]), "192.0.2.1"),
+        (0x5202, 1, 24, bytes([198, 51, 100, 7]), "198.51.100.7"),
+        (0x5203, 1, 24, bytes([198, 51]), "198.51.0.0"),
+        (0x5204, 1, 22, bytes([198, 51, 101]), "198.51.101.0"),
+        (0x5205, 2, 129, aaaa("2001:db8::1"), "2001:db8::1"),
+        (0x5206, 1, 22, bytes([198, 51, 100]), "198.51.100.0"),  # consistent
+    ]
+    for i, (id, family, source, raw, shown) in enumerate(cases):
+        opt = (ECS, u16(family, source << 8) + raw)
+        cap.exchange(42400 + i, query(id, "www.example.org", options=[opt, (NSID, b"")]),
+                     a_response(id, "www.example.org"))
+        cap.expect({"malformed": "bad-edns" if id != 0x5206 else ABSENT, "edns.nsid": "",
+                    "edns.ecs": {"family": family, "source_prefix": source, "scope_prefix": 0,
+                                 "address": shown}}, id=id, msg_type="query",
+                   tshark_differs=None if id == 0x5206 else
+                   "tshark 4.0 decodes these options as they are, without flagging them")
+    return cap
 
 
 def mdns():

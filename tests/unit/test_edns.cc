@@ -54,6 +54,29 @@ BOOST_AUTO_TEST_CASE(client_subnet_v4_and_v6) {
   BOOST_TEST(malformed_name(too_long.malformed) == "bad-edns");
 }
 
+// RFC 7871 §6: ADDRESS is cut to SOURCE PREFIX-LENGTH, the bits past it zero; the prefix fits
+// the family. Such an option is kept and the message flagged; the options after it are read.
+BOOST_AUTO_TEST_CASE(client_subnet_inconsistent_is_flagged_and_kept) {
+  const std::vector<std::uint8_t> nsid{'n', 's'};
+  for (const std::vector<std::uint8_t>& bad : {
+           std::vector<std::uint8_t>{0, 1, 33, 0, 192, 0, 2, 1},          // /33 for IPv4
+           std::vector<std::uint8_t>{0, 1, 24, 0, 198, 51, 100, 7},       // 4 bytes for /24
+           std::vector<std::uint8_t>{0, 1, 24, 0, 198, 51},               // 2 bytes for /24
+           std::vector<std::uint8_t>{0, 1, 22, 0, 198, 51, 101},          // bits past /22 set
+           std::vector<std::uint8_t>{0, 2, 129, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+                                     0, 0, 0, 0, 0, 0, 0, 1}}) {           // /129 for IPv6
+    const auto ev = with_options({{8, bad}, {3, nsid}});
+    BOOST_TEST(malformed_name(ev.malformed) == "bad-edns");
+    BOOST_TEST(ev.edns.has_ecs);
+    BOOST_TEST(ev.edns.ecs_source == bad[2]);
+    BOOST_TEST(ev.edns.has_nsid);  // read on past the flagged option
+  }
+  const auto v4 = with_options({{8, {0, 1, 33, 0, 192, 0, 2, 1}}});
+  BOOST_TEST(v4.view(v4.edns.ecs_address) == "192.0.2.1");
+  const auto fine = with_options({{8, {0, 1, 22, 0, 198, 51, 100}}});  // 100 = 0b011001|00
+  BOOST_TEST(malformed_name(fine.malformed) == malformed_name(Malformed::None));
+}
+
 BOOST_AUTO_TEST_CASE(cookies) {
   const auto client = with_options({{10, {1, 2, 3, 4, 5, 6, 7, 8}}});
   BOOST_TEST(client.view(client.edns.cookie_client) == "0102030405060708");
