@@ -154,6 +154,8 @@ struct DnsEvent {
   NetInfo net;
   DnsHeader hdr;
   bool has_question = false;
+  // qtype and qclass read past a first question name that ends in a pointer loop (qname lost).
+  bool question_type_only = false;
   TextRef qname;
   std::uint16_t qtype = 0, qclass = 0;
   bool qu = false;  // mDNS unicast-response bit (RFC 6762 §5.4), cleared from qclass
@@ -189,6 +191,7 @@ struct DnsEvent {
     net = {};
     hdr = {};
     has_question = false;
+    question_type_only = false;
     qname = {};
     qtype = qclass = 0;
     answers.clear();

@@ -148,12 +148,24 @@ void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns)
   for (std::uint16_t i = 0; i < hdr.qdcount; ++i) {
     // Only the first question is reported; the others (rare, RFC 9619) are skipped.
     const std::size_t name_start = ev.text.size();
-    Malformed fault = Malformed::None;
-    const TextRef name = append_name(msg, pos, ev.text, Malformed::TruncatedQuestion, fault);
-    if (fault == Malformed::None && pos + 4 > msg.size) fault = Malformed::TruncatedQuestion;
+    std::size_t next = 0;  // where the name ends on the wire, set at its first pointer
+    Malformed fault = read_name(msg, pos, ev.text, next, Malformed::TruncatedQuestion);
+    const TextRef name{static_cast<std::uint32_t>(name_start),
+                       static_cast<std::uint32_t>(ev.text.size() - name_start)};
+    if (fault == Malformed::None) {
+      pos = next;
+      if (pos + 4 > msg.size) fault = Malformed::TruncatedQuestion;
+    }
     if (fault != Malformed::None) {
       ev.text.resize(name_start);
       ev.malformed = fault;
+      // A name that ends in a pointer into a loop still says where it ends on the wire: the
+      // type and class after that pointer are readable.
+      if (i == 0 && fault == Malformed::CompressionLoop && next != 0 && next + 4 <= msg.size) {
+        ev.question_type_only = true;
+        ev.qtype = be16(msg.data + next);
+        ev.qclass = be16(msg.data + next + 2);
+      }
       return;
     }
     if (i == 0) {

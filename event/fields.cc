@@ -222,16 +222,23 @@ void add_core_fields(Catalogue& cat) {
       "as on the wire (0x20 randomisation stays visible), `\\.` and `\\DDD` escapes as dig prints them",
       {}, STASH53_WRITE(if (ev.has_question) key<"qname">(w), w.text(ev.view(ev.qname))),
       STASH53_TEXT(return ev.has_question && text_of(out, ev.view(ev.qname))));
-  add("qtype", FieldType::String, "mnemonic; unknown values as RFC 3597 `TYPE65280`", {},
+  add("qtype", FieldType::String,
+      "mnemonic; unknown values as RFC 3597 `TYPE65280`. Also when the first question's name "
+      "ends in a pointer loop (`malformed: compression-loop`, no `qname`): the type and class "
+      "after its first pointer", {},
       STASH53_WRITE(decode::MnemonicBuffer buf;
-                    if (ev.has_question) key<"qtype">(w), w.plain(decode::type_name(ev.qtype, buf))),
+                    if (ev.has_question || ev.question_type_only)
+                        key<"qtype">(w), w.plain(decode::type_name(ev.qtype, buf))),
       STASH53_TEXT(decode::MnemonicBuffer buf;
-                   return ev.has_question && text_of(out, decode::type_name(ev.qtype, buf))));
+                   return (ev.has_question || ev.question_type_only) &&
+                          text_of(out, decode::type_name(ev.qtype, buf))));
   add("qclass", FieldType::String, "mnemonic; unknown values as RFC 3597 `CLASS7`", {},
       STASH53_WRITE(decode::MnemonicBuffer buf;
-                    if (ev.has_question) key<"qclass">(w), w.plain(decode::class_name(ev.qclass, buf))),
+                    if (ev.has_question || ev.question_type_only)
+                        key<"qclass">(w), w.plain(decode::class_name(ev.qclass, buf))),
       STASH53_TEXT(decode::MnemonicBuffer buf;
-                   return ev.has_question && text_of(out, decode::class_name(ev.qclass, buf))));
+                   return (ev.has_question || ev.question_type_only) &&
+                          text_of(out, decode::class_name(ev.qclass, buf))));
   add("qu", FieldType::Boolean,
       "mDNS (port 5353) only: true when the question asks for a unicast response; `qclass` is "
       "given without that bit",

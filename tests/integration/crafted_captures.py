@@ -502,8 +502,9 @@ def malformed():
         (True, bytes(query(0x4404, f"{long63}.example.org")), {"malformed": ABSENT}),
         (True, bytes(query(0x4405, ".".join([long63] * 4 + ["org"]))), "name-too-long"),
         # the question name a -> b (the NS record's data at offset 43) -> a -> ...
+        # ... and yet the name ends at its first pointer, so its type and class are read
         (False, response(0x4406, b"\x01a\xc0\x2b", rec(example, 2, b"\x01b\xc0\x0c")),
-         "compression-loop"),
+         {"malformed": "compression-loop", "qname": ABSENT, "qtype": "A", "qclass": "IN"}),
         (False, response(0x4407, example, rec(b"\xc0\x1d", 1, a10)), "compression-loop"),  # itself
         (False, response(0x4408, example, rec(b"\xc0\xf0", 1, a10)), "bad-pointer"),
         # the question name points forward at the CNAME target in the answer (offset 34)

@@ -102,6 +102,25 @@ BOOST_AUTO_TEST_CASE(header_fields_follow_rfc1035_layout) {
   BOOST_TEST(ev.qclass == 1);
 }
 
+BOOST_AUTO_TEST_CASE(question_ending_in_a_loop_keeps_its_type_and_class) {
+  // "a" then a pointer to 20, where "b" points back to 12: the name ends at 16 (after the first
+  // pointer), so bytes 16..19 are its type (AAAA) and class (CH).
+  const auto loop = parse(DnsBuilder().header(1, 0x0100, 1, 0).label("a").pointer(20)
+                              .raw({0, 28, 0, 3}).label("b").pointer(12));
+  BOOST_TEST(malformed_name(loop.malformed) == "compression-loop");
+  BOOST_TEST(!loop.has_question);
+  BOOST_TEST(loop.question_type_only);
+  BOOST_TEST(loop.qtype == 28);
+  BOOST_TEST(loop.qclass == 3);
+  // Other faults say nothing of where the name ends: no type and class.
+  const auto past = parse(DnsBuilder().header(1, 0x0100, 1, 0).pointer(0x3FF).u16(28).u16(3));
+  BOOST_TEST(!past.question_type_only);
+  // A loop whose type and class are cut off.
+  const auto cut = parse(DnsBuilder().header(1, 0x0100, 1, 0).pointer(12).u16(28));
+  BOOST_TEST(malformed_name(cut.malformed) == "compression-loop");
+  BOOST_TEST(!cut.question_type_only);
+}
+
 BOOST_AUTO_TEST_CASE(opcode_and_cd_bits) {
   const auto ev = parse(DnsBuilder().header(1, 0x2810, 0, 0));  // opcode 5 (UPDATE), CD
   BOOST_TEST(ev.hdr.opcode == 5);
