@@ -1,5 +1,6 @@
 // The counter registry and the stats line printed from it.
 #include <atomic>
+#include <chrono>
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
@@ -38,14 +39,20 @@ BOOST_AUTO_TEST_CASE(a_snapshot_taken_mid_run_never_shows_more_downstream_than_u
   r.add({"", "", "packets", {}, ""}, packets);
   r.add({"", "", "messages", {}, ""}, messages);
   std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> snapshots{0};
   std::thread writer([&] {
-    for (int i = 0; i < 2'000'000; ++i) {
+    // At least 2 M counts, and on until the reader took 1000 snapshots meanwhile (a loaded
+    // machine may start the reader late), for at most 10 s.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int i = 0; i < 2'000'000 ||
+                    (snapshots.load() < 1000 && std::chrono::steady_clock::now() < until);
+         ++i) {
       packets.add();
       messages.add();
     }
     done = true;
   });
-  std::uint64_t snapshots = 0, bad = 0;
+  std::uint64_t bad = 0;
   while (!done) {
     const auto s = r.snapshot();
     bad += s[1].value > s[0].value;
@@ -53,7 +60,7 @@ BOOST_AUTO_TEST_CASE(a_snapshot_taken_mid_run_never_shows_more_downstream_than_u
   }
   writer.join();
   BOOST_TEST(bad == 0u, bad << " of " << snapshots << " snapshots had messages > packets");
-  BOOST_TEST(snapshots > 0u);
+  BOOST_TEST(snapshots.load() >= 1000u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
