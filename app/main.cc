@@ -181,7 +181,7 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(1, 4096))
       ->type_name("MIB");
   cli.add_flag("--no-promisc", cl.no_promisc, "Do not put the interface in promiscuous mode");
-  cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353)")
+  cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353 5355: DNS, mDNS, LLMNR)")
       ->check(CLI::Range(1, 65535))
       ->type_name("PORT");
   cli.add_option_function<unsigned>(

@@ -4,7 +4,8 @@
 
 namespace stash53::decode {
 namespace {
-constexpr std::uint16_t kMdnsPort = 5353;  // RFC 6762
+constexpr std::uint16_t kMdnsPort = 5353;   // RFC 6762
+constexpr std::uint16_t kLlmnrPort = 5355;  // RFC 4795
 }  // namespace
 
 std::string_view malformed_name(Malformed m) noexcept {
@@ -91,7 +92,9 @@ void Decoder::emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::
   ev.clear();
   ev.ts_ns = ts_ns;
   ev.net = net;
-  parse_message(msg, ev, net.sport == kMdnsPort || net.dport == kMdnsPort);
+  const auto on = [&](std::uint16_t port) { return net.sport == port || net.dport == port; };
+  ev.proto = on(kMdnsPort) ? Proto::Mdns : on(kLlmnrPort) ? Proto::Llmnr : Proto::Dns;
+  parse_message(msg, ev, ev.proto == Proto::Mdns);
   counters_.messages.add();
   if (ev.malformed != Malformed::None)
     counters_.malformed[static_cast<std::size_t>(ev.malformed)].add();

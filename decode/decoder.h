@@ -24,7 +24,7 @@ class MessageSink {
 
 /// Config section `decode`.
 struct DecodeOptions {
-  std::vector<std::uint16_t> ports = {53, 5353};
+  std::vector<std::uint16_t> ports = {53, 5353, 5355};
   bool rrprint = false;  // events also carry each record's zone-file line
   FragmentLimits fragments;
   TcpLimits tcp;

@@ -30,6 +30,9 @@ enum class Malformed : std::uint8_t {
 [[nodiscard]] std::string_view malformed_name(Malformed m) noexcept;
 
 enum class Transport : std::uint8_t { Udp, Tcp };
+/// Which protocol of the DNS message format, by port: mDNS (RFC 6762) on 5353, LLMNR
+/// (RFC 4795) on 5355, DNS otherwise.
+enum class Proto : std::uint8_t { Dns, Mdns, Llmnr };
 
 /// An IPv4 or IPv6 address in network byte order (IPv4 in the first 4 bytes).
 struct IpAddress {
@@ -153,6 +156,7 @@ struct DnsEvent {
   std::int64_t ts_ns = 0;  // capture time from the packet header
   NetInfo net;
   DnsHeader hdr;
+  Proto proto = Proto::Dns;
   bool has_question = false;
   // qtype and qclass read past a first question name that ends in a pointer loop (qname lost).
   bool question_type_only = false;
@@ -190,6 +194,7 @@ struct DnsEvent {
     ts_ns = 0;
     net = {};
     hdr = {};
+    proto = Proto::Dns;
     has_question = false;
     question_type_only = false;
     qname = {};

@@ -192,6 +192,7 @@ std::string_view packet_kind_name(PacketKind k) noexcept {
 PortSet::PortSet() {
   add(53);
   add(5353);
+  add(5355);
 }
 
 void PortSet::clear() noexcept { std::memset(bits_, 0, sizeof bits_); }

@@ -139,6 +139,10 @@ void write_edns(W& w, const DnsEvent& ev) {
 // (RFC 1035 §4.1.1 layout): id from 2 bytes, flags and codes from 4, then each count.
 bool has_id(const DnsEvent& ev) { return ev.hdr.size >= 2; }
 bool has_codes(const DnsEvent& ev) { return ev.hdr.size >= 4; }
+
+std::string_view proto_name(decode::Proto p) {
+  return p == decode::Proto::Mdns ? "mdns" : p == decode::Proto::Llmnr ? "llmnr" : "dns";
+}
 bool has_sections(const DnsEvent& ev) { return ev.hdr.size >= 12; }
 
 bool text_of(std::string& out, std::string_view s) {
@@ -189,6 +193,10 @@ void add_core_fields(Catalogue& cat) {
   add("transport", FieldType::String, "`udp` or `tcp`", {"udp", "tcp"},
       STASH53_WRITE(key<"transport">(w); w.plain(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")),
       STASH53_TEXT(return text_of(out, ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")));
+  add("proto", FieldType::String,
+      "`dns`, `mdns` (port 5353, RFC 6762) or `llmnr` (port 5355, RFC 4795), by port", {"dns", "mdns", "llmnr"},
+      STASH53_WRITE(key<"proto">(w); w.plain(proto_name(ev.proto))),
+      STASH53_TEXT(return text_of(out, proto_name(ev.proto))));
   add("id", FieldType::Integer, "DNS message ID", {},
       STASH53_WRITE(if (has_id(ev)) key<"id">(w), w.Uint(ev.hdr.id)),
       STASH53_TEXT(return has_id(ev) && uint_text(out, ev.hdr.id)));
@@ -211,11 +219,19 @@ void add_core_fields(Catalogue& cat) {
   add("error", FieldType::Boolean, "true when the rcode is not NOERROR", {"true", "false"},
       STASH53_WRITE(if (has_codes(ev)) key<"error">(w), w.Bool(ev.rcode() != 0)),
       STASH53_TEXT(return has_codes(ev) && text_of(out, ev.rcode() != 0 ? "true" : "false")));
-  add("flags", FieldType::Object, "booleans `aa tc rd ra ad cd`", {},
+  add("flags", FieldType::Object,
+      "booleans `aa tc rd ra ad cd`; for LLMNR its own bits (RFC 4795 §2.1.1): `c` (conflict, "
+      "where DNS has AA), `tc`, `t` (tentative, where DNS has RD)", {},
       STASH53_WRITE(if (!has_codes(ev)) return; const auto& h = ev.hdr; key<"flags">(w);
-                    w.StartObject(); key<"aa">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
-                    key<"rd">(w), w.Bool(h.rd); key<"ra">(w), w.Bool(h.ra);
-                    key<"ad">(w), w.Bool(h.ad); key<"cd">(w), w.Bool(h.cd); w.EndObject()),
+                    w.StartObject();
+                    if (ev.proto == decode::Proto::Llmnr) {
+                      key<"c">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
+                      key<"t">(w), w.Bool(h.rd);
+                    } else {
+                      key<"aa">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
+                      key<"rd">(w), w.Bool(h.rd); key<"ra">(w), w.Bool(h.ra);
+                      key<"ad">(w), w.Bool(h.ad); key<"cd">(w), w.Bool(h.cd);
+                    } w.EndObject()),
       nullptr);
   add("qname", FieldType::String,
       "the first question's name, presentation format with trailing dot (`.` for the root), case "

@@ -195,10 +195,10 @@ class Capture:
 
 
 class Flow:
-    """One TCP connection from a client port to the server's port 53."""
+    """One TCP connection from a client port to the server's port (53)."""
 
-    def __init__(self, cap, port, v6=False, isn=(0x3A000000, 0x5B000000)):
-        self.cap, self.port = cap, port
+    def __init__(self, cap, port, v6=False, isn=(0x3A000000, 0x5B000000), server_port=53):
+        self.cap, self.port, self.server_port = cap, port, server_port
         self.addr = {True: CLIENT6 if v6 else CLIENT4, False: SERVER6 if v6 else SERVER4}
         self.seq = {True: isn[0], False: isn[1]}
 
@@ -206,7 +206,8 @@ class Flow:
         """The next segment from one side (client=True), with everything sent so far acked."""
         ack = self.seq[not client] if "A" in flags else 0
         p = (self.cap.ip(self.addr[client], self.addr[not client])
-             / TCP(sport=self.port if client else 53, dport=53 if client else self.port,
+             / TCP(sport=self.port if client else self.server_port,
+                   dport=self.server_port if client else self.port,
                    seq=self.seq[client], ack=ack, flags=flags, window=502) / Raw(data))
         self.seq[client] += len(data) + ("S" in flags) + ("F" in flags)
         return p
@@ -477,7 +478,47 @@ def mdns():
     cap.expect({"qu": ABSENT, "qclass": "CLASS32769"}, id=0x5301, msg_type="query")
     cap.expect({"answers.0.class": "CLASS32769", "answers.0.cache_flush": ABSENT},
                id=0x5301, msg_type="response")
-    return [cap]
+    return [cap, llmnr()]
+
+
+LLMNR4, LLMNR6 = "224.0.0.252", "ff02::1:3"  # RFC 4795 §2
+C, T = 0x0400, 0x0100  # LLMNR's conflict and tentative bits, where DNS has AA and RD
+
+
+def llmnr():
+    """LLMNR (RFC 4795) on 5355: multicast queries with unicast answers over UDP, v4 and v6, the
+    C and T bits, and a query over TCP after a TC answer."""
+    cap = Capture("llmnr", "LLMNR on 5355: multicast queries, unicast answers with C and T, TCP")
+    for i, (client, group, server) in enumerate(((CLIENT4, LLMNR4, SERVER4), (CLIENT6, LLMNR6, SERVER6))):
+        id = 0x5401 + i
+        cap.add(cap.udp(client, group, 49000 + i, 5355, Msg(id, 0, "printer", "A" if i == 0 else "AAAA")))
+        answer = (Msg(id, 0x8000 | C | T, "printer", "A" if i == 0 else "AAAA")
+                  .rr(1, "printer", "A", 30, a("198.51.100.77")) if i == 0 else
+                  Msg(id, 0x8000, "printer", "AAAA").rr(1, "printer", "AAAA", 30, aaaa("2001:db8::77")))
+        cap.add(cap.udp(server, client, 5355, 49000 + i, answer))
+        cap.expect({"proto": "llmnr", "flags": {"c": False, "tc": False, "t": False}},
+                   id=id, msg_type="query")
+        cap.expect({"proto": "llmnr", "flags": {"c": i == 0, "tc": False, "t": i == 0}},
+                   id=id, msg_type="response")
+    # A truncated UDP answer, then the same question over TCP (RFC 4795 §2.1.1).
+    cap.add(cap.udp(CLIENT4, SERVER4, 49010, 5355, Msg(0x5410, 0, "nas", "TXT")),
+            cap.udp(SERVER4, CLIENT4, 5355, 49010, Msg(0x5410, 0x8000 | 0x0200, "nas", "TXT")))
+    cap.expect({"proto": "llmnr", "flags": {"c": False, "tc": True, "t": False}},
+               id=0x5410, msg_type="response", transport="udp")
+    f = Flow(cap, 49011, server_port=5355)
+    f.open()
+    f.send(True, framed(Msg(0x5411, 0, "nas", "TXT")))
+    f.send(False, framed(Msg(0x5411, 0x8000, "nas", "TXT").rr(1, "nas", "TXT", 30, txt("model=x"))))
+    f.close()
+    # tshark 4.0 registers LLMNR for UDP 5355 only: these two are checked here alone.
+    cap.expect({"proto": "llmnr", "transport": "tcp", "qtype": "TXT"}, tshark_misses=True,
+               id=0x5411, msg_type="query")
+    cap.expect({"proto": "llmnr", "transport": "tcp", "answers.0.data": '"model=x"'},
+               tshark_misses=True, id=0x5411, msg_type="response")
+    # Port 53 stays DNS, port 5353 mDNS.
+    cap.exchange(49020, query(0x5420, "example.org"), a_response(0x5420))
+    cap.expect({"proto": "dns", "flags.aa": False}, id=0x5420, msg_type="query")
+    return cap
 
 
 def malformed():

@@ -21,7 +21,7 @@ TSHARK_OPTIONS = [
     "-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.check_checksum:FALSE",
     "-o", "udp.check_checksum:FALSE", "-o", "ip.check_checksum:FALSE",
 ]
-DNS_LAYERS = ("dns", "mdns")  # stash53 listens on 53 and 5353
+DNS_LAYERS = ("dns", "mdns", "llmnr")  # stash53 listens on 53, 5353 and 5355
 FLAG_BITS = (("aa", 0x400), ("tc", 0x200), ("rd", 0x100), ("ra", 0x80), ("z", 0x40),
              ("ad", 0x20), ("cd", 0x10))
 # Section names differ for UPDATE messages (zone/prerequisite/update).
@@ -658,14 +658,20 @@ def _compare_message(ev, row, alone):
     want("d_port", int(row["dport"]), ev.get("d_port"))
     want("ipv6", ":" in row["src"], ev.get("ipv6"))
     want("transport", row["transport"], ev.get("transport"))
+    if row.get("proto", "-") in DNS_LAYERS:
+        want("proto", row["proto"], ev.get("proto"))
     if row["id"] != "-":  # the header was decoded ("-" flags then means none set)
         want("id", int(row["id"], 16), ev.get("id"))
         want("msg_type", "response" if row["qr"] == "1" else "query", ev.get("msg_type"))
         opcode = int(row["opcode"])
         want("opcode", OPCODES.get(opcode, f"RESERVED{opcode}"), ev.get("opcode"))
         set_flags = re.findall("aa|tc|rd|ra|ad|cd", row["flags"])
-        want("flags", {f: f in set_flags for f in ("aa", "tc", "rd", "ra", "ad", "cd")},
-             ev.get("flags"))
+        if row.get("proto") == "llmnr":  # RFC 4795 §2.1.1: C, TC, T where DNS has AA, TC, RD
+            want("flags", {"c": "aa" in set_flags, "tc": "tc" in set_flags, "t": "rd" in set_flags},
+                 ev.get("flags"))
+        else:
+            want("flags", {f: f in set_flags for f in ("aa", "tc", "rd", "ra", "ad", "cd")},
+                 ev.get("flags"))
         for col in COUNTS:  # a cut header has only some of them
             want(col, int(row[col]) if row[col] != "-" else None, ev.get(col))
     if row.get("rcode", "-") != "-":

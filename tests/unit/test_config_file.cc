@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(missing_file_is_an_error_and_no_file_means_defaults) {
   BOOST_TEST(cfg.capture.bpf == "");  // the application picks the live default
   BOOST_TEST(!cfg.bpf_given);
   BOOST_TEST(cfg.capture.snaplen == 65535);
-  BOOST_TEST(cfg.decode.ports == (std::vector<std::uint16_t>{53, 5353}));
+  BOOST_TEST(cfg.decode.ports == (std::vector<std::uint16_t>{53, 5353, 5355}));
 }
 
 BOOST_AUTO_TEST_CASE(default_live_filter_compiles_and_names_every_port) {
