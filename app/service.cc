@@ -36,6 +36,9 @@ std::int64_t steady_ns() {
       .count();
 }
 
+/// Events an emitter lost: what exit status 3 counts.
+std::uint64_t dropped(const emitters::EmitterStats& s) { return s.dropped_full + s.dropped_error; }
+
 std::string dump(const YAML::Node& n) { return n.IsDefined() ? YAML::Dump(n) : std::string(); }
 
 void log_source(const capture::PcapOptions& c, const std::string& bpf) {
@@ -91,10 +94,6 @@ class Service {
   void reload();
   void log_stats();
   std::pair<bool, std::string> health();
-  std::uint64_t lost(const emitters::Emitter& e) const {
-    const auto s = e.stats();
-    return s.dropped_full + s.dropped_error;
-  }
 
   const ServiceOptions& options_;
   config::Config cfg_;
@@ -246,9 +245,9 @@ void Service::reload() {
   for (auto& em : retired) {
     em->stop(std::chrono::milliseconds(options_.drain_ms));
     const auto s = em->stats();
-    lost_by_retired_ += s.dropped_full + s.dropped_error;
+    lost_by_retired_ += dropped(s);
     log::info("emit:" + em->name(), "Stopped (removed or changed): sent {}, dropped {}.", s.sent,
-              s.dropped_full + s.dropped_error);
+              dropped(s));
   }
   for (auto& em : parts_.emitters) em->reopen();
   emitter_fingerprints_ = parts.emitter_fingerprints;
@@ -403,7 +402,7 @@ int Service::run() {
   log_stats();
 
   std::uint64_t lost_events = lost_by_retired_;
-  for (const auto& em : parts_.emitters) lost_events += lost(*em);
+  for (const auto& em : parts_.emitters) lost_events += dropped(em->stats());
   if (!source_ok) return kExitFailure;
   if (lost_events > 0) {
     log::error("main", "{} events were lost (dropped by emitters: queue full, refused, or "
