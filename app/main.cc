@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "event/fields.h"
+#include "format/format.h"
 
 namespace stash53::app {
 namespace {
@@ -25,7 +26,8 @@ struct CommandLine {
   std::vector<int> ports;
   std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
   std::vector<std::string> geoip_dbs, no_enrich;
-  bool anonymize = false, list_fields = false, list_flags = false;
+  std::string mode, format;  // for the emitters given here
+  bool anonymize = false, list_fields = false, list_flags = false, list_formats = false;
   unsigned stats_interval_s = 0;
   bool stats_interval_given = false;
   unsigned drain_ms = 10'000;
@@ -97,11 +99,19 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
       const std::string name = i == 0 ? type : type + ("-" + std::to_string(i + 1));
       cli_emitters.push_back({type, name, config::OptionReader(n, "--" + std::string(type))});
     }
-  if (!cli_emitters.empty()) cfg.emitters = std::move(cli_emitters);
-  if (cfg.emitters.empty()) {
+  if (cli_emitters.empty() && cfg.emitters.empty()) {
     YAML::Node n(YAML::NodeType::Map);
-    cfg.emitters.push_back({"stdout", "stdout", config::OptionReader(n, "default stdout")});
+    cli_emitters.push_back({"stdout", "stdout", config::OptionReader(n, "default stdout")});
   }
+  if (cli_emitters.empty() && (!cl.mode.empty() || !cl.format.empty()))
+    throw config::ConfigError(
+        "--mode and --format apply to the emitters given on the command line (--stdout, -o, "
+        "--redis, --zmq, --mqtt); the config file's emitters set `mode` and `format` each");
+  for (auto& e : cli_emitters) {
+    if (!cl.mode.empty()) e.options.set("mode", YAML::Node(cl.mode));
+    if (!cl.format.empty()) e.options.set("format", YAML::Node(cl.format));
+  }
+  if (!cli_emitters.empty()) cfg.emitters = std::move(cli_emitters);
 }
 
 // The enricher flags, as changes to the enricher list.
@@ -163,7 +173,7 @@ int run(int argc, char** argv) {
       ->type_name("FILE");
   cli.add_flag("--stdout", cl.to_stdout, "Print events to stdout (the default with no emitter)");
   cli.add_option("--redis", cl.redis_urls,
-                 "Redis emitter: redis://[[user]:password@]host:port[/db]?key=dns:{nsid}&mode=list "
+                 "Redis emitter: redis://[[user]:password@]host:port[/db]?key=dns:{nsid}&data_type=list "
                  "(repeatable)")
       ->type_name("URL");
   cli.add_option("--zmq", cl.zmq_urls,
@@ -174,6 +184,16 @@ int run(int argc, char** argv) {
                  "MQTT emitter: tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1 "
                  "(repeatable)")
       ->type_name("URL");
+  cli.add_option("--mode", cl.mode,
+                 "What one document of the emitters given here stands for: message (default), "
+                 "transaction (a query and its response) or record (one per question and record)")
+      ->check(CLI::IsMember({"message", "transaction", "record"}))
+      ->type_name("MODE");
+  cli.add_option("--format", cl.format,
+                 "Their document shape: json (default), stash53 (the original's, per answer) or "
+                 "ecs (Elastic Common Schema 8)")
+      ->check(CLI::IsMember(format::formats()))
+      ->type_name("FORMAT");
   cli.add_option("-s,--snaplen", cl.snaplen, "Bytes captured per packet (default 65535)")
       ->check(CLI::Range(64, 262144))
       ->type_name("N");
@@ -205,6 +225,8 @@ int run(int argc, char** argv) {
   cli.add_option("--no-enrich", cl.no_enrich, "Turn this enricher off (repeatable)")
       ->type_name("NAME");
   cli.add_flag("--list-fields", cl.list_fields, "Print the event's field catalogue and exit");
+  cli.add_flag("--list-formats", cl.list_formats,
+               "Print the output formats and their modes as Markdown and exit");
   cli.add_flag("--list-flags", cl.list_flags,
                "Print this flag table as Markdown (the README's) and exit");
   cli.add_option("--log-level", cl.log_level,
@@ -248,6 +270,10 @@ int run(int argc, char** argv) {
   }
   if (cl.list_fields) {
     std::cout << event::Catalogue::instance().markdown_table();
+    return 0;
+  }
+  if (cl.list_formats) {
+    std::cout << format::markdown_table();
     return 0;
   }
   if (!cl.log_level.empty() && !log::is_level(cl.log_level)) {

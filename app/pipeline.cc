@@ -9,6 +9,12 @@
 namespace stash53::app {
 namespace {
 
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -18,11 +24,12 @@ std::int64_t steady_ns() {
 }  // namespace
 
 Pipeline::Pipeline(capture::Source& source, const decode::DecodeOptions& decode_options,
-                   Stages stages)
+                   const correlate::TransactionOptions& transaction_options, Stages stages)
     : source_(source),
       decoder_(decode_options),
       stages_(std::move(stages)),
-      formatter_(decode_options.rrprint) {
+      outputs_({decode_options.rrprint}, transaction_options) {
+  outputs_.set_emitters(stages_.emitters);
   heartbeat_ns_.store(steady_ns());
 }
 
@@ -54,13 +61,16 @@ bool Pipeline::run() noexcept {
         }
         break;
       case capture::Source::Next::Idle:
+        outputs_.on_idle(wall_ns());
         snapshot_source_stats();
         heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
         break;
       case capture::Source::Next::End:
+        outputs_.finish();
         snapshot_source_stats();
         return true;
       case capture::Source::Next::Error:
+        outputs_.finish();
         snapshot_source_stats();
         log::error("capture", "Capture failed: {}.", source_.error());
         return false;
@@ -71,6 +81,7 @@ bool Pipeline::run() noexcept {
 void Pipeline::adopt_pending() noexcept {
   std::lock_guard lock(pending_mutex_);
   if (!pending_) return;
+  outputs_.set_emitters(pending_->emitters);  // before the old ones retire: held queries go there
   std::swap(stages_.emitters, pending_->emitters);
   std::swap(stages_.live, pending_->live);
   if (!keep_enrichers_) std::swap(stages_.enrichers, pending_->enrichers);
@@ -97,9 +108,8 @@ Stages Pipeline::replace(Stages next, bool keep_enrichers) {
 void Pipeline::on_message(decode::DnsEvent& ev) noexcept {
   for (auto& e : stages_.enrichers) e->enrich(ev);
   if (stages_.live != nullptr) stages_.live->observe(ev);
-  const std::string_view json = formatter_.format(ev, ++sequence_);
   emitted_.add();
-  for (auto* em : stages_.emitters) (void)em->offer(ev, json);  // each counts its own drops
+  outputs_.on_message(ev);
 }
 
 void Pipeline::snapshot_source_stats() noexcept {
@@ -113,7 +123,7 @@ void Pipeline::snapshot_source_stats() noexcept {
 
 void Pipeline::register_metrics(MetricRegistry& r) const {
   decoder_.register_metrics(r);
-  r.add({"", "", "emitted", {}, "events handed to the emitters"}, emitted_);
+  r.add({"", "", "emitted", {}, "messages handed to the output streams"}, emitted_);
   r.add({"", "", "pcap-dropped", {}, "packets the kernel dropped (pcap_stats ps_drop, live)",
          MetricType::Counter, true},
         kernel_dropped_);
@@ -121,6 +131,7 @@ void Pipeline::register_metrics(MetricRegistry& r) const {
          MetricType::Counter, true},
         interface_dropped_);
   for (const auto& e : stages_.enrichers) e->register_metrics(r);
+  outputs_.register_metrics(r);
 }
 
 }  // namespace stash53::app

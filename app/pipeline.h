@@ -1,5 +1,6 @@
 #pragma once
-// The pipeline thread: source → decoder → enrichers → formatter → every emitter's queue.
+// The pipeline thread: source → decoder → enrichers → outputs (formats, transactions) → every
+// emitter's queue.
 
 #include <atomic>
 #include <condition_variable>
@@ -14,7 +15,7 @@
 #include "common/metrics.h"
 #include "decode/decoder.h"
 #include "emitters/emitter.h"
-#include "emitters/format_json.h"
+#include "app/outputs.h"
 #include "enrich/enricher.h"
 
 namespace stash53::app {
@@ -31,7 +32,8 @@ struct Stages {
 
 class Pipeline final : public decode::MessageSink {
  public:
-  Pipeline(capture::Source& source, const decode::DecodeOptions& decode_options, Stages stages);
+  Pipeline(capture::Source& source, const decode::DecodeOptions& decode_options,
+           const correlate::TransactionOptions& transaction_options, Stages stages);
 
   /// Runs until the source ends or is stopped. Returns false when the source failed (logged).
   /// Pipeline thread only; never throws.
@@ -59,9 +61,8 @@ class Pipeline final : public decode::MessageSink {
   capture::Source& source_;
   decode::Decoder decoder_;
   Stages stages_;
-  emitters::JsonFormatter formatter_;
+  Outputs outputs_;
   decode::DnsEvent event_;
-  std::uint64_t sequence_ = 0;  // `n` of the last event
   Counter emitted_;
   Counter kernel_dropped_, interface_dropped_;  // pcap_stats, refreshed by the pipeline thread
   std::atomic<std::int64_t> heartbeat_ns_{0};

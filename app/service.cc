@@ -180,7 +180,7 @@ void Service::reload() {
     log::error("main", "Reload failed, keeping the running configuration: {}", e.what());
     return;
   }
-  for (const char* section : {"capture", "decode", "privileges", "metrics"})
+  for (const char* section : {"capture", "decode", "transactions", "privileges", "metrics"})
     if (dump(next.effective[section]) != dump(cfg_.effective[section]))
       log::warn("main", "The {} section changed: that takes a restart; running on as before.",
                 section);
@@ -254,10 +254,11 @@ void Service::reload() {
   enrich_fingerprint_ = parts.enrich_fingerprint;
   if (next.log_level != cfg_.log_level) log::set_level(next.log_level);
   // Keep the sections that need a restart as they run, so the next reload compares with them.
-  for (const char* section : {"capture", "decode", "privileges", "metrics"})
+  for (const char* section : {"capture", "decode", "transactions", "privileges", "metrics"})
     next.effective[section] = cfg_.effective[section];
   next.capture = cfg_.capture;
   next.decode = cfg_.decode;
+  next.transactions = cfg_.transactions;
   cfg_ = std::move(next);
   rebuild_registry();  // the old registry refers to the retired emitters and old enrichers
   retired.clear();
@@ -338,7 +339,7 @@ int Service::run() {
   for (auto& em : parts_.emitters) em->start();
   Stages stages{std::move(parts_.enrichers), {}, live_.get()};
   for (auto& em : parts_.emitters) stages.emitters.push_back(em.get());
-  pipeline_ = std::make_unique<Pipeline>(*source_, cfg_.decode, std::move(stages));
+  pipeline_ = std::make_unique<Pipeline>(*source_, cfg_.decode, cfg_.transactions, std::move(stages));
   rebuild_registry();
   if (status_) status_->start();
 

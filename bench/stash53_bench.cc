@@ -144,7 +144,7 @@ double run_pipeline(const Capture& c, std::uint64_t& messages,
   emitters.push_back(emitters::make_emitter({"null", "null", &null_reader, true}));
   emitters[0]->start();
   MemorySource src(c);
-  app::Pipeline pipeline(src, {}, app::Stages{std::move(enrichers), {emitters[0].get()}, nullptr});
+  app::Pipeline pipeline(src, {}, {}, app::Stages{std::move(enrichers), {emitters[0].get()}, nullptr});
   const auto t0 = std::chrono::steady_clock::now();
   (void)pipeline.run();
   emitters[0]->stop(std::chrono::seconds(60));  // delivered means counted

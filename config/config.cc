@@ -127,6 +127,16 @@ Config load_config(const std::string& path) {
   cfg.enrich_given = root.has("enrich");
   cfg.enrich = read_components(root, "enrich", false);
   cfg.emitters = read_components(root, "emitters", true);
+  OptionReader tx = root.section("transactions");
+  auto& t = cfg.transactions;
+  long long timeout_ms = t.timeout_ns / 1'000'000;
+  tx.read_range("timeout_ms", timeout_ms, 1, 3'600'000);
+  t.timeout_ns = timeout_ms * 1'000'000;
+  tx.read_range("max_entries", t.max_entries, 1, 100'000'000);
+  std::size_t tx_mb = t.max_bytes >> 20;
+  tx.read_range("max_mb", tx_mb, 1, 65536);
+  t.max_bytes = tx_mb << 20;
+  tx.finish();
   OptionReader stats = root.section("stats");
   stats.read_range("interval_s", cfg.stats_interval_s, 0, 86400);
   stats.finish();

@@ -1,6 +1,6 @@
 #pragma once
-// The config file (`-c FILE`): sections capture, decode, enrich, emitters, stats, log,
-// privileges, metrics. Capture and
+// The config file (`-c FILE`): sections capture, decode, transactions, enrich, emitters,
+// stats, log, privileges, metrics. Capture and
 // decode are read here; each enricher and emitter reads its own options when it is built.
 
 #include <string>
@@ -9,6 +9,7 @@
 #include "app/privileges.h"
 #include "capture/pcap_source.h"
 #include "config/option_reader.h"
+#include "correlate/transactions.h"
 #include "decode/decoder.h"
 
 namespace stash53::config {
@@ -27,6 +28,7 @@ struct Config {
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off
   bool bpf_given = false;  // capture.bpf set, even to "" (no filter)
   std::vector<ComponentConfig> emitters;
+  correlate::TransactionOptions transactions;  // for the emitters with `mode: transaction`
   unsigned stats_interval_s = 0;
   std::string log_level = "info";
   app::PrivilegeOptions privileges;

@@ -5,12 +5,14 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "common/metrics.h"
 #include "config/option_reader.h"
 #include "decode/dns_event.h"
+#include "format/format.h"
 
 namespace stash53::emitters {
 
@@ -37,10 +39,18 @@ class Emitter {
  public:
   enum class Offer : std::uint8_t { Queued, Filtered, QueueFull, Stopped };
   virtual ~Emitter() = default;
-  /// Hands one event over: `json` is its serialised form (copied), `ev` what the emitter's
-  /// filter and topic template look at. Pipeline thread only. Drops and counts on a full queue,
-  /// or waits for room when the emitter's when_full policy is `block`.
-  [[nodiscard]] virtual Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept = 0;
+  /// Hands over the documents of one event (copied): `ev` is what the emitter's filter and
+  /// topic template look at, once for all of them (for an exchange, its response, else its
+  /// query). Pipeline thread only. Drops and counts on a full queue, or waits for room when
+  /// the emitter's when_full policy is `block`. Returns the worst outcome.
+  [[nodiscard]] virtual Offer offer(const decode::DnsEvent& ev,
+                                    std::span<const std::string_view> documents) noexcept = 0;
+  [[nodiscard]] Offer offer(const decode::DnsEvent& ev, std::string_view document) noexcept {
+    return offer(ev, std::span<const std::string_view>(&document, 1));
+  }
+  /// Its `mode` and `format` options: which documents it is given (format/format.h).
+  [[nodiscard]] virtual format::Mode mode() const noexcept = 0;
+  [[nodiscard]] virtual const std::string& format() const noexcept = 0;
   /// Before start() and before privileges are dropped: opens what must work before capture
   /// starts (a file to append to), or with `dry_run` (--check-config) only checks that it
   /// could, creating nothing. Returns why not; empty when fine. A network destination is only

@@ -81,11 +81,15 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
     o.read(topic_key, topic, "a template such as \"dns/{nsid}/{qtype}\"");
     topic_ = Template(topic, o, topic_key);
   }
-  // The pipeline serialises each event once per format; the standard JSON event is the only one.
-  std::string format = "json";
-  o.read("format", format, "json");
-  if (format != "json")
-    o.fail("format", "expected json (the standard event), got '" + format + "'");
+  std::string mode(format::mode_name(mode_));
+  o.read("mode", mode, "message, transaction or record");
+  if (const auto m = format::parse_mode(mode))
+    mode_ = *m;
+  else
+    o.fail("mode", "expected message, transaction or record, got '" + mode + "'" +
+                       (mode == "list" || mode == "channel" ? " (Redis's list or channel is `data_type`)" : ""));
+  o.read("format", format_, format::format_names());
+  if (const auto why = format::check_format(format_, mode_); !why.empty()) o.fail("format", why);
   std::string when_full = "auto";
   o.read("when_full", when_full, "drop, block or auto");
   if (when_full == "auto")
@@ -100,25 +104,31 @@ QueuedEmitter::~QueuedEmitter() {
   if (thread_.joinable()) stop(std::chrono::milliseconds(0));
 }
 
-Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev, std::string_view json) noexcept {
+Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev,
+                                    std::span<const std::string_view> documents) noexcept {
   if (!filter_.accepts(ev)) {
-    filtered_.add();
+    filtered_.add(documents.size());
     return Offer::Filtered;
   }
   topic_scratch_.clear();
   if (!topic_.empty()) topic_.render(ev, topic_scratch_);
-  switch (queue_.push(topic_scratch_, json, block_when_full_, now_ns())) {
-    case BoundedQueue::Push::Ok:
-      queued_.add();
-      return Offer::Queued;
-    case BoundedQueue::Push::Full:
-      dropped_full_.add();
-      return Offer::QueueFull;
-    case BoundedQueue::Push::Closed:
-      break;
+  Offer worst = Offer::Queued;
+  for (const std::string_view doc : documents) {
+    switch (queue_.push(topic_scratch_, doc, block_when_full_, now_ns())) {
+      case BoundedQueue::Push::Ok:
+        queued_.add();
+        continue;
+      case BoundedQueue::Push::Full:
+        dropped_full_.add();
+        if (worst == Offer::Queued) worst = Offer::QueueFull;
+        continue;
+      case BoundedQueue::Push::Closed:
+        dropped_stopped_.add();
+        worst = Offer::Stopped;
+        continue;
+    }
   }
-  dropped_stopped_.add();
-  return Offer::Stopped;
+  return worst;
 }
 
 void QueuedEmitter::start() { thread_ = std::thread([this] { run(); }); }

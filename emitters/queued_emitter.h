@@ -31,7 +31,10 @@ void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint
 
 class QueuedEmitter : public Emitter {
  public:
-  Offer offer(const decode::DnsEvent& ev, std::string_view json) noexcept override;
+  using Emitter::offer;
+  Offer offer(const decode::DnsEvent& ev, std::span<const std::string_view> documents) noexcept override;
+  format::Mode mode() const noexcept override { return mode_; }
+  const std::string& format() const noexcept override { return format_; }
   std::string prepare(bool dry_run) override { return open_local(dry_run); }
   bool optional() const noexcept override { return optional_; }
   std::string describe() const override { return type_ + " " + destination(); }
@@ -45,8 +48,8 @@ class QueuedEmitter : public Emitter {
  protected:
   enum class SendResult : std::uint8_t { Ok, Retry, Fatal };
 
-  /// Reads the options every emitter has: queue_size, queue_mb, batch_size, flush_ms,
-  /// retry_ms, retry_max_ms, when_full, filter; and, when `topic_key` is given, that option as
+  /// Reads the options every emitter has: mode, format, queue_size, queue_mb, batch_size,
+  /// flush_ms, retry_ms, retry_max_ms, when_full, filter; and, when `topic_key` is given, that option as
   /// a Template (default `default_topic`), rendered into each QueuedEvent::topic.
   explicit QueuedEmitter(const EmitterSpec& spec, const char* topic_key = nullptr,
                          std::string_view default_topic = {});
@@ -85,6 +88,8 @@ class QueuedEmitter : public Emitter {
 
   std::string name_, type_, component_;
   bool optional_ = false;
+  format::Mode mode_ = format::Mode::Message;
+  std::string format_ = "json";
   std::atomic<bool> up_{false};
   Histogram delivery_;  // emitter thread: from queued to delivered, per event
   EventFilter filter_;

@@ -34,9 +34,10 @@ class RedisEmitter final : public QueuedEmitter {
     o.read("username", username_, "an ACL user name");
     o.read_secret("password", password_, "a password");
     o.read_range("db", db_, 0, 1'000'000);
-    o.read("mode", mode_, "list or channel");
-    if (mode_ != "list" && mode_ != "channel")
-      o.fail("mode", "expected list or channel, got '" + mode_ + "'");
+    // Named as Logstash's redis input names it (`data_type => "list"`).
+    o.read("data_type", data_type_, "list or channel");
+    if (data_type_ != "list" && data_type_ != "channel")
+      o.fail("data_type", "expected list or channel, got '" + data_type_ + "'");
     o.read("push", push_, "rpush or lpush");
     if (push_ != "rpush" && push_ != "lpush")
       o.fail("push", "expected rpush or lpush, got '" + push_ + "'");
@@ -57,7 +58,7 @@ class RedisEmitter final : public QueuedEmitter {
     // Many values per RPUSH is where Redis is fast; 256 leaves half the throughput unused.
     if (!o.has("batch_size")) o.set("batch_size", 1024);
     std::string text;
-    o.read("url", text, "redis://[[user]:password@]host[:port][/db][?key=...&mode=list]");
+    o.read("url", text, "redis://[[user]:password@]host[:port][/db][?key=...&data_type=list]");
     if (text.empty()) return spec;
     o.show("url", config::redact_url(text));
     const Url u = parse_url(text, o, "url");
@@ -80,7 +81,7 @@ class RedisEmitter final : public QueuedEmitter {
   }
 
   std::string destination() const override {
-    return where_ + (db_ != 0 ? " db " + std::to_string(db_) : "") + ", " + mode_ + " " +
+    return where_ + (db_ != 0 ? " db " + std::to_string(db_) : "") + ", " + data_type_ + " " +
            topic_text();
   }
 
@@ -138,7 +139,7 @@ class RedisEmitter final : public QueuedEmitter {
     if (batch.data() == resume_data_ && batch.size() == resume_size_) done = resume_done_;
     resume_data_ = nullptr;
     cmd_events_.clear();
-    if (mode_ == "channel") {
+    if (data_type_ == "channel") {
       for (std::size_t i = done; i < batch.size(); ++i) {
         append({"PUBLISH", batch[i].topic.data(), batch[i].json.data()},
                {7, batch[i].topic.size(), batch[i].json.size()}, 1);
@@ -205,7 +206,7 @@ class RedisEmitter final : public QueuedEmitter {
     void operator()(redisContext* c) const noexcept { redisFree(c); }
   };
 
-  std::string host_ = "127.0.0.1", unix_socket_, username_, password_, mode_ = "list",
+  std::string host_ = "127.0.0.1", unix_socket_, username_, password_, data_type_ = "list",
               push_ = "rpush", where_, trim_stop_;
   int port_ = 6379, db_ = 0, connect_timeout_ms_ = 2000, io_timeout_ms_ = 5000;
   long long max_length_ = 0;

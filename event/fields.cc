@@ -10,19 +10,14 @@
 #include "decode/text.h"
 
 namespace stash53::event {
-namespace {
 
-using decode::DnsEvent;
-using W = EventWriter;
-using Ctx = WriteContext;
-
-void write_address(W& w, const decode::IpAddress& a, bool ipv6, std::string& scratch) {
+void write_address(EventWriter& w, const decode::IpAddress& a, bool ipv6, std::string& scratch) {
   scratch.clear();
   decode::text::append_ip(scratch, a.bytes, ipv6);
   w.plain(scratch);
 }
 
-void write_timestamp(W& w, std::int64_t ts_ns, Ctx& c) {
+void write_timestamp(EventWriter& w, std::int64_t ts_ns, WriteContext& c) {
   std::int64_t sec = ts_ns / 1'000'000'000;
   std::int64_t ns = ts_ns % 1'000'000'000;
   if (ns < 0) ns += 1'000'000'000, --sec;
@@ -44,6 +39,25 @@ void write_timestamp(W& w, std::int64_t ts_ns, Ctx& c) {
   w.plain({buf, len});
 }
 
+void append_zone_line(std::string& s, const decode::DnsEvent& ev, const decode::Record& rr) {
+  decode::MnemonicBuffer buf;
+  s += ev.view(rr.name);
+  s += ' ';
+  decode::text::append_uint(s, rr.ttl);
+  s += ' ';
+  s += decode::class_name(rr.klass, buf);
+  s += ' ';
+  s += decode::type_name(rr.type, buf);
+  if (rr.data.len > 0) s += ' ';
+  s += ev.view(rr.data);
+}
+
+namespace {
+
+using decode::DnsEvent;
+using W = EventWriter;
+using Ctx = WriteContext;
+
 void write_records(W& w, const DnsEvent& ev, const std::vector<decode::Record>& records, Ctx& c) {
   decode::MnemonicBuffer buf;
   w.StartArray();
@@ -56,18 +70,9 @@ void write_records(W& w, const DnsEvent& ev, const std::vector<decode::Record>& 
     key<"data">(w), w.text(ev.view(rr.data));
     if (rr.cache_flush) key<"cache_flush">(w), w.Bool(true);
     if (c.rrprint) {
-      // The zone-file line: owner TTL class type data.
-      auto& s = c.scratch;
-      s.assign(ev.view(rr.name));
-      s += ' ';
-      decode::text::append_uint(s, rr.ttl);
-      s += ' ';
-      s += decode::class_name(rr.klass, buf);
-      s += ' ';
-      s += decode::type_name(rr.type, buf);
-      if (rr.data.len > 0) s += ' ';
-      s += ev.view(rr.data);
-      key<"rr">(w), w.text(s);
+      c.scratch.clear();
+      append_zone_line(c.scratch, ev, rr);
+      key<"rr">(w), w.text(c.scratch);
     }
     w.EndObject();
   }
@@ -176,7 +181,7 @@ void add_core_fields(Catalogue& cat) {
       {}, STASH53_WRITE(key<"@timestamp">(w); write_timestamp(w, ev.ts_ns, c)), nullptr);
   add("n", FieldType::Integer,
       "sequence number of the events of this output stream, from 1: a consumer sees gaps", {},
-      STASH53_WRITE(key<"n">(w); w.Uint64(c.n)), nullptr);
+      STASH53_WRITE(if (!c.nested) key<"n">(w), w.Uint64(c.n)), nullptr);
   add("s_addr", FieldType::String, "the packet's source address", {},
       STASH53_WRITE(key<"s_addr">(w); write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),
       STASH53_TEXT(decode::text::append_ip(out, ev.net.src.bytes, ev.net.ipv6); return true));
@@ -370,6 +375,7 @@ void Catalogue::seal() const {
     for (std::size_t dot; (dot = name.find('.')) != std::string_view::npos; name.remove_prefix(dot + 1))
       e.parents.push_back(quoted(name.substr(0, dot)));
     e.quoted_leaf = quoted(name);
+    e.quoted_name = quoted(f->name);
     entries_.push_back(std::move(e));
   }
   sealed_ = true;
@@ -466,6 +472,23 @@ void Catalogue::write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& 
   }
   for (; open > 0; --open) w.EndObject();
   w.EndObject();
+}
+
+void Catalogue::write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const {
+  seal();
+  auto& s = ctx.scratch;
+  for (const Entry& e : entries_) {
+    const Field& f = *e.field;
+    s.clear();
+    if (!f.has_text() || !f.append_text(ev, s)) continue;
+    w.quoted_key(e.quoted_name);
+    switch (f.type) {
+      case FieldType::Integer:
+      case FieldType::Number: w.RawValue(s.data(), s.size(), rapidjson::kNumberType); break;
+      case FieldType::Boolean: w.Bool(s == "true"); break;
+      default: w.text(s); break;
+    }
+  }
 }
 
 ValueField::ValueField(std::string name, FieldType type, int rank, std::string help,

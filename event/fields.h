@@ -31,11 +31,19 @@ inline constexpr int kLast = 9000;        // `malformed`
 /// What a core field's writer may use besides the event; owned by one formatter.
 struct WriteContext {
   std::uint64_t n = 0;   // the event's sequence number in its output stream
+  bool nested = false;   // the message is written inside another document: no `n` of its own
   bool rrprint = false;  // records also carry their zone-file line
   std::string scratch;
   std::int64_t cached_second = -1;  // gmtime once per second of capture time
   char date_prefix[24] = {};        // "YYYY-MM-DDTHH:MM:SS."
 };
+
+/// Capture time as RFC 3339 UTC with microseconds: "2023-07-22T04:26:40.000102Z".
+void write_timestamp(EventWriter& w, std::int64_t ts_ns, WriteContext& ctx);
+/// An address as text: IPv4 dotted quad, IPv6 as RFC 5952.
+void write_address(EventWriter& w, const decode::IpAddress& a, bool ipv6, std::string& scratch);
+/// Appends the record's zone-file line: owner TTL class type data.
+void append_zone_line(std::string& out, const decode::DnsEvent& ev, const decode::Record& rr);
 
 struct Field {
   std::string name;  // dotted inside a block: "geoip.country_code"
@@ -76,11 +84,15 @@ class Catalogue {
 
   /// Writes the whole event as one JSON object.
   void write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const;
+  /// Writes, as members of an object the caller opened, every field with a text form under its
+  /// full dotted name, lists joined by ',': the flat view (no objects, no arrays) record logs use.
+  void write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const;
 
  private:
   struct Entry {
     const Field* field;
     std::string quoted_leaf;           // "\"country_code\""
+    std::string quoted_name;           // "\"geoip.country_code\""
     std::vector<std::string> parents;  // "geoip", "location": the blocks it sits in
   };
   void seal() const;

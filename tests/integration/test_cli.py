@@ -90,7 +90,7 @@ expect_config_error("missing file path", "emitters:\n  - {name: x, type: file}\n
 expect_config_error("unknown emitter option", "emitters:\n  - {type: stdout, batchsize: 3}\n",
                     "emitters[0].batchsize (line 2): unknown key")
 expect_config_error("unknown event format", "emitters:\n  - {type: stdout, format: csv}\n",
-                    "emitters[0].format (line 2)", "expected json")
+                    "emitters[0].format (line 2)", "unknown format 'csv'")
 expect_config_error("unknown enricher", "enrich:\n  - type: geo\n", "enrich[0].type (line 2)",
                     "unknown enricher 'geo'")
 expect_config_error("bad filter", "capture:\n  bpf: 'port fifty'\n", "capture.bpf (line 2): bad BPF")

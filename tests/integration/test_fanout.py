@@ -235,7 +235,7 @@ def case_mosquitto_dies(a, ctx):
     rsub.start()
     try:
         written, killed_at, err = paced_run(a, "mqtt-dies", [
-            "--redis", f"redis://127.0.0.1:{redis.port}?mode=channel",
+            "--redis", f"redis://127.0.0.1:{redis.port}?data_type=channel",
             "--zmq", f"tcp://127.0.0.1:{zsub.port}",
             "--mqtt", f"tcp://127.0.0.1:{broker.port}?qos=1&queue_size=200&when_full=drop"],
             broker.proc)

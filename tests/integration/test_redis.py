@@ -91,7 +91,7 @@ def case_channel(stash53, pcap, port, expected):
     try:
         require(sub.cmd("SUBSCRIBE", "dns:t1") == [b"subscribe", b"dns:t1", 1], "subscribe")
         _, err = run_stash53(["-r", pcap, "-N", "t1", "--redis",
-                              f"redis://127.0.0.1:{port}?key=dns:{{nsid}}&mode=channel"], stash53)
+                              f"redis://127.0.0.1:{port}?key=dns:{{nsid}}&data_type=channel"], stash53)
         got = []
         for _ in expected:  # bounded by the socket timeout
             kind, channel, data = sub.reply()

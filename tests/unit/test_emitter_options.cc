@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(templates_take_any_text_field) {
 
 BOOST_AUTO_TEST_CASE(urls_of_the_emitter_flags) {
   const auto where = reader("{}");
-  const auto r = emitters::parse_url("redis://user:p%40ss@127.0.0.1:6380/2?key=dns:{nsid}&mode=list",
+  const auto r = emitters::parse_url("redis://user:p%40ss@127.0.0.1:6380/2?key=dns:{nsid}&data_type=list",
                                      where, "url");
   BOOST_TEST(r.scheme == "redis");
   BOOST_TEST(r.user == "user");

@@ -3,7 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "decode/dns_wire.h"
-#include "emitters/format_json.h"
+#include "format/format.h"
 #include "fixtures/dns_packet_builder.h"
 #include "fixtures/enrich.h"
 
@@ -13,9 +13,13 @@ using test::DnsBuilder;
 namespace {
 
 rapidjson::Document to_json(const decode::DnsEvent& ev, std::uint64_t n) {
-  emitters::JsonFormatter f;
+  const auto f = format::make_format("json", {});
+  format::Documents docs;
+  docs.context().n = n - 1;  // the next document is number n
+  f->message(ev, docs);
+  BOOST_TEST_REQUIRE(docs.size() == 1u);
   rapidjson::Document d;
-  const auto text = std::string(f.format(ev, n));
+  const auto text = std::string(docs.views()[0]);
   d.Parse(text.c_str());
   BOOST_TEST_REQUIRE(!d.HasParseError());
   return d;
@@ -104,14 +108,18 @@ BOOST_AUTO_TEST_CASE(truncated_header_keeps_the_fields_it_holds) {
 }
 
 BOOST_AUTO_TEST_CASE(formatter_reuse_does_not_leak_fields_between_events) {
-  emitters::JsonFormatter f;
+  const auto f = format::make_format("json", {});
+  format::Documents docs;
   auto ev = response();
   test::make_enricher("tld")->enrich(ev);
-  const std::string first(f.format(ev, 1));
+  f->message(ev, docs);
+  const std::string first(docs.views()[0]);
   ev.clear();
   const std::uint8_t junk[3] = {1, 2, 3};
   decode::parse_message(junk, ev);
-  const std::string second(f.format(ev, 2));
+  docs.clear();
+  f->message(ev, docs);
+  const std::string second(docs.views()[0]);
   BOOST_TEST(first.find("\"tld\"") != std::string::npos);
   BOOST_TEST(second.find("\"tld\"") == std::string::npos);
   BOOST_TEST(second.find("\"n\":2") != std::string::npos);
