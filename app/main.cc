@@ -107,9 +107,9 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     throw config::ConfigError(
         "--mode and --format apply to the emitters given on the command line (--stdout, -o, "
         "--redis, --zmq, --mqtt); the config file's emitters set `mode` and `format` each");
-  for (auto& e : cli_emitters) {
-    if (!cl.mode.empty()) e.options.set("mode", YAML::Node(cl.mode));
-    if (!cl.format.empty()) e.options.set("format", YAML::Node(cl.format));
+  for (auto& em : cli_emitters) {
+    if (!cl.mode.empty()) em.options.set("mode", YAML::Node(cl.mode));
+    if (!cl.format.empty()) em.options.set("format", YAML::Node(cl.format));
   }
   if (!cli_emitters.empty()) cfg.emitters = std::move(cli_emitters);
 }

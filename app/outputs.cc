@@ -37,7 +37,7 @@ void Outputs::set_emitters(const std::vector<emitters::Emitter*>& list) {
 
 void Outputs::deliver(Stream& s, const decode::DnsEvent& ev) noexcept {
   const auto docs = s.docs.views();
-  if (docs.empty()) return;
+  if (docs.empty()) return s.empty.add();
   s.documents.add(docs.size());
   for (auto* em : s.emitters) (void)em->offer(ev, docs);  // each counts its own drops
 }
@@ -74,10 +74,14 @@ void Outputs::finish() noexcept {
 
 void Outputs::register_metrics(MetricRegistry& r) const {
   if (transactions_) table_.register_metrics(r);
-  for (const auto& s : streams_)
-    r.add({"output", std::string(format::mode_name(s->mode)) + "/" + s->format_name, "documents", {},
-           "documents made for the emitters of this mode and format"},
+  for (const auto& s : streams_) {
+    const std::string instance = std::string(format::mode_name(s->mode)) + "/" + s->format_name;
+    r.add({"output", instance, "documents", {}, "documents made for the emitters of this mode and format"},
           s->documents);
+    r.add({"output", instance, "empty", {}, "inputs this format makes no document of (stash53: queries)",
+           MetricType::Counter, true},
+          s->empty);
+  }
 }
 
 }  // namespace stash53::app

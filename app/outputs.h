@@ -42,7 +42,7 @@ class Outputs final : public correlate::ExchangeSink {
     std::unique_ptr<format::Format> format;
     format::Documents docs;
     std::vector<emitters::Emitter*> emitters;  // none: unused since a reload (kept, numbered)
-    Counter documents;
+    Counter documents, empty;
   };
   void deliver(Stream& s, const decode::DnsEvent& ev) noexcept;
 

@@ -370,7 +370,7 @@ void Catalogue::seal() const {
                    [](const Field* a, const Field* b) { return a->rank < b->rank; });
   auto quoted = [](std::string_view key) { return fmt::format("\"{}\"", key); };
   for (const Field* f : ordered_) {
-    Entry e{f, {}, {}};
+    Entry e{f, {}, {}, {}};
     std::string_view name = f->name;
     for (std::size_t dot; (dot = name.find('.')) != std::string_view::npos; name.remove_prefix(dot + 1))
       e.parents.push_back(quoted(name.substr(0, dot)));
@@ -446,32 +446,38 @@ void Catalogue::write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& 
     }
     last = &e;
     w.quoted_key(e.quoted_leaf);
-    const auto& v = ev.values.get(static_cast<std::size_t>(f.slot));
-    switch (f.type) {
-      case FieldType::String: w.text(ev.view(v.text)); break;
-      case FieldType::StringList: {
-        w.StartArray();
-        std::string_view items = ev.view(v.text);
-        for (std::size_t end; !items.empty(); items.remove_prefix(std::min(items.size(), end + 1))) {
-          end = std::min(items.find('\0'), items.size());
-          w.text(items.substr(0, end));
-        }
-        w.EndArray();
-        break;
-      }
-      case FieldType::Integer: w.Uint64(v.number); break;
-      case FieldType::Number: {
-        const std::string_view t = ev.view(v.text);
-        w.RawValue(t.data(), t.size(), rapidjson::kNumberType);
-        break;
-      }
-      case FieldType::Boolean: w.Bool(v.number != 0); break;
-      case FieldType::Object:
-      case FieldType::Array: w.Null(); break;
-    }
+    write_value(w, f, ev);
   }
   for (; open > 0; --open) w.EndObject();
   w.EndObject();
+}
+
+bool Catalogue::write_value(EventWriter& w, const Field& f, const decode::DnsEvent& ev) const {
+  if (f.slot < 0 || !ev.values.has(static_cast<std::size_t>(f.slot))) return false;
+  const auto& v = ev.values.get(static_cast<std::size_t>(f.slot));
+  switch (f.type) {
+    case FieldType::String: w.text(ev.view(v.text)); break;
+    case FieldType::StringList: {
+      w.StartArray();
+      std::string_view items = ev.view(v.text);
+      for (std::size_t end; !items.empty(); items.remove_prefix(std::min(items.size(), end + 1))) {
+        end = std::min(items.find('\0'), items.size());
+        w.text(items.substr(0, end));
+      }
+      w.EndArray();
+      break;
+    }
+    case FieldType::Integer: w.Uint64(v.number); break;
+    case FieldType::Number: {
+      const std::string_view t = ev.view(v.text);
+      w.RawValue(t.data(), t.size(), rapidjson::kNumberType);
+      break;
+    }
+    case FieldType::Boolean: w.Bool(v.number != 0); break;
+    case FieldType::Object:
+    case FieldType::Array: w.Null(); break;
+  }
+  return true;
 }
 
 void Catalogue::write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const {

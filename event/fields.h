@@ -84,6 +84,9 @@ class Catalogue {
 
   /// Writes the whole event as one JSON object.
   void write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const;
+  /// Writes the value of enricher field `f` (no key); false, writing nothing, when the event
+  /// lacks it or `f` is a decoded field.
+  bool write_value(EventWriter& w, const Field& f, const decode::DnsEvent& ev) const;
   /// Writes, as members of an object the caller opened, every field with a text form under its
   /// full dotted name, lists joined by ',': the flat view (no objects, no arrays) record logs use.
   void write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteContext& ctx) const;

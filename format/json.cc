@@ -41,7 +41,6 @@ class JsonFormat final : public Format {
   }
 
   void records(const decode::DnsEvent& ev, Documents& out) override {
-    decode::MnemonicBuffer buf;
     if (ev.has_question)
       record(ev, out, "question", ev.view(ev.qname), ev.qtype, ev.qclass, nullptr);
     for (const auto& rr : ev.answers) record(ev, out, "answer", ev.view(rr.name), rr.type, rr.klass, &rr);
