@@ -7,6 +7,8 @@
 //                 client port), so GeoIP has something to look up (a loopback capture has none)
 //   --costs       also the pipeline with each default enricher left out, and with none, runs
 //                 interleaved, so each enricher's cost is a ratio taken in one run
+//   --shapes      also the pipeline with its null emitter on each mode and format, runs
+//                 interleaved, as messages per second and a ratio to message/json
 #include <pcap/pcap.h>
 #include <sys/resource.h>
 
@@ -127,9 +129,18 @@ std::vector<std::string> enricher_set(const std::string& without) {
   return out;
 }
 
+struct Shape {
+  const char* mode;
+  const char* format;
+};
+
+// Returns documents per second; `seconds` gets the run's time.
 double run_pipeline(const Capture& c, std::uint64_t& messages,
-                    const std::vector<std::string>& types = enricher_set("")) {
+                    const std::vector<std::string>& types = enricher_set(""),
+                    Shape shape = {"message", "json"}, double* seconds = nullptr) {
   YAML::Node nsid_opts(YAML::NodeType::Map), null_opts(YAML::NodeType::Map);
+  null_opts["mode"] = shape.mode;
+  null_opts["format"] = shape.format;
   nsid_opts["label"] = "bench";
   if (const char* f = std::getenv("FLUSH_MS")) null_opts["flush_ms"] = std::atoi(f);
   config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
@@ -149,6 +160,7 @@ double run_pipeline(const Capture& c, std::uint64_t& messages,
   (void)pipeline.run();
   emitters[0]->stop(std::chrono::seconds(60));  // delivered means counted
   const double s = seconds_since(t0);
+  if (seconds != nullptr) *seconds = s;
   messages = emitters[0]->stats().sent;
   return static_cast<double>(messages) / s;
 }
@@ -167,11 +179,12 @@ int main(int argc, char** argv) {
   }
   int runs = 5;
   unsigned clients = 0;
-  bool costs = false;
+  bool costs = false, shapes = false;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--clients") == 0 && i + 1 < argc) clients = static_cast<unsigned>(std::atoi(argv[i + 1]));
     if (std::strcmp(argv[i], "--costs") == 0) costs = true;
+    if (std::strcmp(argv[i], "--shapes") == 0) shapes = true;
   }
   try {
     Capture c = load(argv[1]);
@@ -203,6 +216,24 @@ int main(int argc, char** argv) {
         std::printf("without %-14s %.0f messages/s: with it, %.1f%% of the speed without it\n",
                     leave_out[k] == "*" ? "any" : leave_out[k].c_str(), m, 100.0 * all / m);
       }
+    }
+    if (shapes) {
+      // Every shape once per run, so they share the machine's noise; messages per second of
+      // the capture, whatever number of documents each shape makes of them.
+      const Shape all[] = {{"message", "json"}, {"transaction", "json"}, {"record", "json"},
+                           {"message", "stash53"}, {"message", "ecs"}, {"transaction", "ecs"}};
+      std::vector<std::vector<double>> rates(std::size(all));
+      std::vector<std::uint64_t> docs(std::size(all));
+      for (int r = 0; r < runs; ++r)
+        for (std::size_t k = 0; k < std::size(all); ++k) {
+          double s = 0;
+          (void)run_pipeline(c, docs[k], enricher_set(""), all[k], &s);
+          rates[k].push_back(static_cast<double>(decoded) / s);
+        }
+      for (std::size_t k = 0; k < std::size(all); ++k)
+        std::printf("%-11s %-7s %9.0f messages/s, %.2f of message/json, %llu documents\n",
+                    all[k].mode, all[k].format, median(rates[k]), median(rates[k]) / median(rates[0]),
+                    static_cast<unsigned long long>(docs[k]));
     }
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

@@ -180,7 +180,7 @@ void add_core_fields(Catalogue& cat) {
       "Logstash's `json` codec adopts it as the event time",
       {}, STASH53_WRITE(key<"@timestamp">(w); write_timestamp(w, ev.ts_ns, c)), nullptr);
   add("n", FieldType::Integer,
-      "sequence number of the events of this output stream, from 1: a consumer sees gaps", {},
+      "sequence number of the documents of this output stream (one per mode and format), from 1: a consumer sees gaps", {},
       STASH53_WRITE(if (!c.nested) key<"n">(w), w.Uint64(c.n)), nullptr);
   add("s_addr", FieldType::String, "the packet's source address", {},
       STASH53_WRITE(key<"s_addr">(w); write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),

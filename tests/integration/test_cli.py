@@ -48,6 +48,7 @@ flags = ["--config", "--interface", "--read", "--filter", "--nsid", "--output", 
          "--snaplen", "--buffer-mb", "--no-promisc", "--ports", "--stats-interval", "--drain-ms",
          "--log-level", "--check-config", "--version", "--redis", "--zmq", "--mqtt",
          "--geoip-db", "--anonymize", "--no-enrich", "--list-fields", "--list-flags", "--user",
+         "--mode", "--format", "--list-formats",
          "--group", "--chroot", "--allow-root", "--metrics-listen", "--print-config"]
 missing = [f for f in flags if f not in help_text]
 check("--help lists every flag", r.returncode == 0 and not missing, f"missing {missing}")
@@ -60,6 +61,11 @@ readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).
 block = readme.split("<!-- fields: stash53 --list-fields -->\n", 1)[-1].split("<!-- /fields -->", 1)[0]
 check("the README's field table is stash53 --list-fields", r.returncode == 0 and r.stdout.decode() == block,
       "regenerate it: stash53 --list-fields")
+
+r = run(["--list-formats"])
+block = readme.split("<!-- formats: stash53 --list-formats -->\n", 1)[-1].split("<!-- /formats -->", 1)[0]
+check("the README's format table is stash53 --list-formats", r.returncode == 0 and r.stdout.decode() == block,
+      "regenerate it: stash53 --list-formats")
 
 r = run(["--list-flags"])
 block = readme.split("<!-- flags: stash53 --list-flags -->\n", 1)[-1].split("<!-- /flags -->", 1)[0]
@@ -96,6 +102,14 @@ expect_config_error("unknown enricher", "enrich:\n  - type: geo\n", "enrich[0].t
 expect_config_error("bad filter", "capture:\n  bpf: 'port fifty'\n", "capture.bpf (line 2): bad BPF")
 expect_config_error("invalid YAML", "capture: [\n", "not valid YAML")
 
+r = run(["-r", sample, "-c", write("two.yml", "emitters:\n  - {type: stdout}\n"), "--mode", "record"])
+check("--mode with the config file's emitters is a config error", r.returncode == 2
+      and b"--mode and --format apply to the emitters given on the command line" in r.stderr, r.stderr.decode())
+r = run(["-r", sample, "--format", "stash53", "--mode", "transaction"])
+check("a format without that mode is a config error", r.returncode == 2
+      and b"format stash53 has no transaction mode (it has: message)" in r.stderr, r.stderr.decode())
+expect_config_error("Redis's old mode: list points to data_type",
+                    "emitters:\n  - {type: redis, mode: list}\n", "emitters[0].mode (line 2)", "`data_type`")
 r = run(["-r", sample, "-f", "port 53 and"])
 check("bad -f is a config error", r.returncode == 2 and b"--filter" in r.stderr, r.stderr.decode())
 r = run(["-r", os.path.join(opts.workdir, "nonexistent.pcap")])
