@@ -193,6 +193,35 @@ emitters:
           f"{len(eb)} responses before, {len(eb2)} queries after; broken config kept the old one")
 
 
+def test_reload_transactions(stash53, workdir, header, packets):
+    """A reload that takes the last transaction emitter away: the queries it held go to it,
+    unanswered, before it retires; the messages after the reload go to the new emitter."""
+    t, m = os.path.join(workdir, "t.ndjson"), os.path.join(workdir, "m.ndjson")
+    conf = os.path.join(workdir, "tx.yml")
+    queries = packets[0::2][:200]
+    write(conf, f"transactions: {{timeout_ms: 3600000}}\nemitters:\n  - {{type: file, name: tx, path: {t}, mode: transaction}}\n")
+    s = Stream(stash53, ["-c", conf], workdir)
+    s.feed([header] + queries[:100])
+    time.sleep(0.5)
+    write(conf, f"transactions: {{timeout_ms: 3600000}}\nemitters:\n  - {{type: file, name: msg, path: {m}}}\n")
+    s.signal(signal.SIGHUP)
+    fed = 100 + s.feed_until(queries[100:], "Reloaded:")
+    s.feed(queries[fed:])
+    rc = s.finish()
+    require(rc == 0, f"reload (transactions): exit {rc}:\n{s.stderr()[-3000:]}")
+    held, after = events(t), events(m)
+    require(all(x["status"] == "unanswered" for x in held) and len(held) >= 100
+            and sorted(x["query"]["id"] for x in held) + sorted(e["id"] for e in after)
+            == sorted(DNS_ID(q) for q in queries),
+            f"reload (transactions): {len(held)} held, {len(after)} after, of {len(queries)}")
+    print(f"ok   reload: the transaction emitter's {len(held)} held queries went to it, unanswered, "
+          f"before it retired; {len(after)} messages after")
+
+
+def DNS_ID(packet):
+    return struct.unpack("!H", packet[16 + 14 + 20 + 8:16 + 14 + 20 + 10])[0]
+
+
 def test_logrotate(stash53, workdir, header, packets):
     a = os.path.join(workdir, "rotate.ndjson")
     s = Stream(stash53, ["-o", a, "-N", "rotate"], workdir)
@@ -331,7 +360,8 @@ def main():
     fresh_dir(a.workdir)
     header, packets = capture(3000)
     try:
-        for name, fn in (("reload", test_reload), ("logrotate", test_logrotate), ("usr1", test_usr1)):
+        for name, fn in (("reload", test_reload), ("reload_tx", test_reload_transactions),
+                         ("logrotate", test_logrotate), ("usr1", test_usr1)):
             d = os.path.join(a.workdir, name)
             fresh_dir(d)
             give(d)
