@@ -33,6 +33,13 @@ class EventWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
     s.copy(p + 1, s.size());
     p[s.size() + 1] = '"';
   }
+  /// Members written by another writer ("\"k\":v,\"k2\":v2"), appended as they are inside the
+  /// open object; at least one member must precede them (so the next key gets its comma).
+  void raw_members(std::string_view members) {
+    if (members.empty()) return;
+    *os_->Push(1) = ',';
+    std::memcpy(os_->Push(members.size()), members.data(), members.size());
+  }
   /// Any string value, escaped as JSON requires.
   void text(std::string_view s) { String(s.data(), static_cast<rapidjson::SizeType>(s.size())); }
 };

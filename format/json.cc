@@ -41,6 +41,13 @@ class JsonFormat final : public Format {
   }
 
   void records(const decode::DnsEvent& ev, Documents& out) override {
+    // The message's own fields are the same in each of its documents: written once.
+    flat_buffer_.Clear();
+    flat_writer_.Reset(flat_buffer_);
+    flat_writer_.StartObject();
+    catalogue_.write_flat(flat_writer_, ev, out.context());
+    flat_writer_.EndObject();
+    flat_ = std::string_view(flat_buffer_.GetString() + 1, flat_buffer_.GetSize() - 2);
     if (ev.has_question)
       record(ev, out, "question", ev.view(ev.qname), ev.qtype, ev.qclass, nullptr);
     for (const auto& rr : ev.answers) record(ev, out, "answer", ev.view(rr.name), rr.type, rr.klass, &rr);
@@ -63,7 +70,7 @@ class JsonFormat final : public Format {
     w.StartObject();
     key<"@timestamp">(w), event::write_timestamp(w, ev.ts_ns, ctx);
     key<"n">(w), w.Uint64(ctx.n);
-    catalogue_.write_flat(w, ev, ctx);
+    w.raw_members(flat_);
     key<"section">(w), w.plain(section);
     if (section != "none") {
       key<"name">(w), w.text(name);
@@ -86,6 +93,9 @@ class JsonFormat final : public Format {
   }
 
   bool rrprint_ = false;
+  rapidjson::StringBuffer flat_buffer_;
+  event::EventWriter flat_writer_;
+  std::string_view flat_;  // in flat_buffer_: the members of the message being written
   const event::Catalogue& catalogue_ = event::Catalogue::instance();
 };
 
