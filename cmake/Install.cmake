@@ -8,7 +8,8 @@
 #   lib/sysusers.d/stash53.conf             the stash53 user
 #   etc/logrotate.d/stash53                 rotation of /var/log/stash53/*.ndjson
 #   share/doc/stash53/                      README (with the deploying guide), example config, mosquitto
-#                                           and Prometheus examples
+#                                           and Prometheus examples; logstash/, elasticsearch/ and
+#                                           kibana/: a pipeline and index template per format, a dashboard
 #   share/stash53/geoip/                    the GeoIP databases the build fetched, if any
 # Included from the top CMakeLists.txt after add_subdirectory(app): it needs the stash53 target.
 include(GNUInstallDirs)
@@ -74,6 +75,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md
               ${PROJECT_SOURCE_DIR}/deploy/mosquitto.acl
               ${PROJECT_SOURCE_DIR}/deploy/prometheus.yml
               ${PROJECT_SOURCE_DIR}/deploy/stash53.rules.yml
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# A Logstash pipeline and an Elasticsearch index template per format, the Kibana dashboard.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/logstash ${PROJECT_SOURCE_DIR}/deploy/elasticsearch
+                  ${PROJECT_SOURCE_DIR}/deploy/kibana
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # The fetched databases (CC BY 4.0: their licence goes with them).
 if(STASH53_WITH_GEOIP AND STASH53_FETCH_GEOIP)

@@ -4,6 +4,8 @@
 // exchange, with `event.duration` in nanoseconds.
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "decode/mnemonics.h"
 #include "decode/text.h"
 #include "format/format.h"
@@ -207,12 +209,15 @@ class EcsFormat final : public Format {
         w.EndObject();
       }
       w.EndArray();
-      bool any_ip = false;
-      for (const auto& rr : response->answers) any_ip |= rr.type == 1 || rr.type == 28;
-      if (any_ip) {
+      // An `ip` field: only the A and AAAA records that decoded to an address (a bad one is
+      // kept in RFC 3597 form, `\# 5 C633640A00`, which Elasticsearch would refuse).
+      auto is_address = [&](const decode::Record& rr) {
+        return (rr.type == 1 || rr.type == 28) && rr.data.len > 0 && response->view(rr.data)[0] != '\\';
+      };
+      if (std::any_of(response->answers.begin(), response->answers.end(), is_address)) {
         key<"resolved_ip">(w), w.StartArray();
         for (const auto& rr : response->answers)
-          if (rr.type == 1 || rr.type == 28) w.plain(response->view(rr.data));
+          if (is_address(rr)) w.plain(response->view(rr.data));
         w.EndArray();
       }
     }

