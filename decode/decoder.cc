@@ -27,6 +27,20 @@ std::string_view malformed_name(Malformed m) noexcept {
   return "unknown";
 }
 
+std::string_view tunnel_type_name(TunnelType t) noexcept {
+  switch (t) {
+    case TunnelType::None: return "none";
+    case TunnelType::Vxlan: return "vxlan";
+    case TunnelType::Geneve: return "geneve";
+    case TunnelType::Gre: return "gre";
+    case TunnelType::Erspan2: return "erspan2";
+    case TunnelType::Erspan3: return "erspan3";
+    case TunnelType::IpInIp: return "ip-in-ip";
+    case TunnelType::Ipv6InIp: return "ipv6-in-ip";
+  }
+  return "unknown";
+}
+
 Decoder::Decoder(const DecodeOptions& options)
     : fragments_(options.fragments), tcp_(options.tcp) {
   ports_.clear();

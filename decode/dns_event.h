@@ -45,11 +45,25 @@ struct IpAddress {
   return std::memcmp(a, kPrefix, sizeof kPrefix) == 0;
 }
 
+/// How mirrored traffic reached the sensor: the outermost encapsulation of the packet.
+enum class TunnelType : std::uint8_t { None, Vxlan, Geneve, Gre, Erspan2, Erspan3, IpInIp, Ipv6InIp };
+[[nodiscard]] std::string_view tunnel_type_name(TunnelType t) noexcept;
+
+struct Tunnel {
+  TunnelType type = TunnelType::None;
+  bool ipv6 = false;    // the outer IP header's family
+  IpAddress src, dst;   // the outer addresses
+  bool has_id = false;
+  std::uint32_t id = 0;     // VXLAN/Geneve VNI, GRE key, ERSPAN session ID
+  std::uint8_t depth = 0;   // how many tunnels were nested (1: one)
+};
+
 struct NetInfo {
   bool ipv6 = false;
   Transport transport = Transport::Udp;
-  IpAddress src, dst;
+  IpAddress src, dst;  // of the innermost packet: the DNS message's own
   std::uint16_t sport = 0, dport = 0;
+  Tunnel tunnel;  // type None: not tunnelled
 };
 
 struct DnsHeader {

@@ -22,7 +22,7 @@ bool ecs_consistent(std::uint16_t family, std::uint8_t source, const std::uint8_
   if (family != 1 && family != 2) return true;  // other families: nothing to check against
   if (source > (family == 1 ? 32 : 128)) return false;
   if (len != (source + 7u) / 8u) return false;
-  const unsigned spare = len * 8u - source;  // bits of the last byte past the prefix
+  const auto spare = static_cast<unsigned>(len * 8u - source);  // bits of the last byte past the prefix
   return spare == 0 || (addr[len - 1] & ((1u << spare) - 1u)) == 0;
 }
 

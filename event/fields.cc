@@ -202,6 +202,20 @@ void add_core_fields(Catalogue& cat) {
       "`dns`, `mdns` (port 5353, RFC 6762) or `llmnr` (port 5355, RFC 4795), by port", {"dns", "mdns", "llmnr"},
       STASH53_WRITE(key<"proto">(w); w.plain(proto_name(ev.proto))),
       STASH53_TEXT(return text_of(out, proto_name(ev.proto))));
+  add("tunnel", FieldType::Object,
+      "present when the packet came through a tunnel (cloud traffic mirroring): `type` (`vxlan`, "
+      "`geneve`, `gre`, `erspan2`, `erspan3`, `ip-in-ip`, `ipv6-in-ip`; the outermost), `s_addr` "
+      "and `d_addr` of the outer IP header, `id` (VXLAN/Geneve VNI, GRE key, ERSPAN session) when "
+      "it has one, `depth` (tunnels nested); the addresses and ports above are the inner packet's",
+      {},
+      STASH53_WRITE(const auto& t = ev.net.tunnel; if (t.type == decode::TunnelType::None) return;
+                    key<"tunnel">(w); w.StartObject();
+                    key<"type">(w), w.plain(decode::tunnel_type_name(t.type));
+                    key<"s_addr">(w), write_address(w, t.src, t.ipv6, c.scratch);
+                    key<"d_addr">(w), write_address(w, t.dst, t.ipv6, c.scratch);
+                    if (t.has_id) key<"id">(w), w.Uint(t.id);
+                    key<"depth">(w), w.Uint(t.depth); w.EndObject()),
+      nullptr);
   add("id", FieldType::Integer, "DNS message ID", {},
       STASH53_WRITE(if (has_id(ev)) key<"id">(w), w.Uint(ev.hdr.id)),
       STASH53_TEXT(return has_id(ev) && uint_text(out, ev.hdr.id)));

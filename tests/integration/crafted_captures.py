@@ -595,7 +595,9 @@ def malformed():
 def build(outdir):
     """Writes every crafted capture (not the AXFR) into outdir; returns the Captures."""
     pathlib.Path(outdir).mkdir(parents=True, exist_ok=True)
-    return [cap.write(outdir) for group in (fragmented, tcp, edns, mdns, malformed)
+    from crafted_rdata import rdata  # they build on this module's helpers
+    from crafted_tunnels import tunnels
+    return [cap.write(outdir) for group in (fragmented, tcp, edns, mdns, malformed, tunnels, rdata)
             for cap in group()]
 
 
