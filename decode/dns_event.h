@@ -90,6 +90,13 @@ struct Record {
   bool cache_flush = false;  // mDNS (RFC 6762 §10.2): top bit of the class
 };
 
+struct Question {
+  TextRef name;  // presentation format, trailing dot
+  std::uint16_t type = 0;
+  std::uint16_t klass = 0;  // for mDNS without the unicast-response bit
+  bool qu = false;          // mDNS (RFC 6762 §5.4): that bit
+};
+
 struct EdnsError {  // Extended DNS Error, RFC 8914
   std::uint16_t code = 0;
   TextRef text;  // EXTRA-TEXT, escaped
@@ -177,6 +184,7 @@ struct DnsEvent {
   TextRef qname;
   std::uint16_t qtype = 0, qclass = 0;
   bool qu = false;  // mDNS unicast-response bit (RFC 6762 §5.4), cleared from qclass
+  std::vector<Question> questions;  // every question; the first is also qname, qtype, qclass
   std::vector<Record> answers, authorities, additionals;
   Edns edns;
   Malformed malformed = Malformed::None;
@@ -213,6 +221,7 @@ struct DnsEvent {
     question_type_only = false;
     qname = {};
     qtype = qclass = 0;
+    questions.clear();
     answers.clear();
     authorities.clear();
     additionals.clear();

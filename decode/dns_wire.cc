@@ -146,7 +146,6 @@ void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns)
 
   std::size_t pos = kHeaderSize;
   for (std::uint16_t i = 0; i < hdr.qdcount; ++i) {
-    // Only the first question is reported; the others (rare, RFC 9619) are skipped.
     const std::size_t name_start = ev.text.size();
     std::size_t next = 0;  // where the name ends on the wire, set at its first pointer
     Malformed fault = read_name(msg, pos, ev.text, next, Malformed::TruncatedQuestion);
@@ -168,17 +167,18 @@ void parse_message(std::span<const std::uint8_t> bytes, DnsEvent& ev, bool mdns)
       }
       return;
     }
+    Question q{name, be16(msg.data + pos), be16(msg.data + pos + 2), false};
+    if (mdns && (q.klass & 0x8000)) {  // RFC 6762 §5.4: the unicast-response bit
+      q.qu = true;
+      q.klass &= 0x7FFF;
+    }
+    ev.questions.push_back(q);
     if (i == 0) {
       ev.has_question = true;
-      ev.qname = name;
-      ev.qtype = be16(msg.data + pos);
-      ev.qclass = be16(msg.data + pos + 2);
-      if (mdns && (ev.qclass & 0x8000)) {  // RFC 6762 §5.4: the unicast-response bit
-        ev.qu = true;
-        ev.qclass &= 0x7FFF;
-      }
-    } else {
-      ev.text.resize(name_start);
+      ev.qname = q.name;
+      ev.qtype = q.type;
+      ev.qclass = q.klass;
+      ev.qu = q.qu;
     }
     pos += 4;
   }

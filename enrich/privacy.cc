@@ -2,8 +2,8 @@
 // Privacy), after GeoIP and the security state have used the real addresses. Truncation keeps a
 // prefix (default /24 and /56); pseudonymisation replaces addresses by keyed, prefix-preserving
 // Crypto-PAn pseudonyms (enrich/cryptopan.h), so one client stays one pseudonym across sensors
-// sharing the key. Optionally the server's and the ECS address too, and qname cut to its
-// registered domain.
+// sharing the key. Optionally the server's and the ECS address too, and every question's name
+// cut to its registered domain.
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -11,7 +11,7 @@
 #include "decode/text.h"
 #include "enrich/cryptopan.h"
 #include "enrich/enricher.h"
-#include "event/fields.h"
+#include "enrich/public_suffix_list.h"
 
 namespace stash53::enrich {
 namespace {
@@ -33,9 +33,11 @@ class PrivacyEnricher final : public Enricher {
     if (qname != "full" && qname != "registered_domain")
       o.fail("qname", "expected full or registered_domain, got '" + qname + "'");
     if (qname == "registered_domain") {
-      registered_ = event::Catalogue::instance().find("registered_domain");
-      if (registered_ == nullptr)
-        o.fail("qname", "needs the public_suffix enricher, which this build lacks");
+      try {
+        psl_.emplace("");
+      } catch (const std::runtime_error& e) {
+        o.fail("qname", e.what());
+      }
     }
     std::string key;
     o.read_secret("key", key, "the Crypto-PAn key: 64 hex digits or 32 raw bytes", true);
@@ -69,9 +71,15 @@ class PrivacyEnricher final : public Enricher {
       decode::text::append_ip(scratch_, e.ecs_bytes.bytes, v6);
       e.ecs_address = ev.add_text(scratch_);
     }
-    if (registered_ != nullptr && ev.has_question) {
-      scratch_.clear();
-      if (registered_->append_text(ev, scratch_)) ev.qname = ev.add_text(scratch_ += '.');
+    if (psl_) {
+      // Every question: a second one (mDNS asks several) would tell as much as the first.
+      for (auto& q : ev.questions) {
+        enrich::PublicSuffixList::Split s;
+        if (!psl_->split(ev.view(q.name), s) || s.registered.empty()) continue;
+        scratch_.assign(s.registered) += '.';
+        q.name = ev.add_text(scratch_);
+      }
+      if (ev.has_question) ev.qname = ev.questions.front().name;
     }
     hits_.add();
   }
@@ -86,7 +94,7 @@ class PrivacyEnricher final : public Enricher {
 
   unsigned v4_prefix_ = 24, v6_prefix_ = 56;
   bool server_ = false, ecs_ = true;
-  const event::Field* registered_ = nullptr;
+  std::optional<PublicSuffixList> psl_;  // qname: registered_domain
   std::optional<CryptoPan> pan_;
   std::string scratch_;
 };

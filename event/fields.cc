@@ -79,6 +79,26 @@ void write_records(W& w, const DnsEvent& ev, const std::vector<decode::Record>& 
   w.EndArray();
 }
 
+void write_questions(W& w, const DnsEvent& ev) {
+  decode::MnemonicBuffer buf;
+  w.StartArray();
+  for (const auto& q : ev.questions) {
+    w.StartObject();
+    key<"name">(w), w.text(ev.view(q.name));
+    key<"type">(w), w.plain(decode::type_name(q.type, buf));
+    key<"class">(w), w.plain(decode::class_name(q.klass, buf));
+    if (q.qu) key<"qu">(w), w.Bool(true);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
+// The TSIG record (RFC 8945 §4.2: the last additional record), or null.
+const decode::Record* tsig_of(const DnsEvent& ev) {
+  return !ev.additionals.empty() && ev.additionals.back().type == 250 ? &ev.additionals.back()
+                                                                      : nullptr;
+}
+
 void write_edns(W& w, const DnsEvent& ev) {
   const auto& e = ev.edns;
   w.StartObject();
@@ -149,6 +169,11 @@ std::string_view proto_name(decode::Proto p) {
   return p == decode::Proto::Mdns ? "mdns" : p == decode::Proto::Llmnr ? "llmnr" : "dns";
 }
 bool has_sections(const DnsEvent& ev) { return ev.hdr.size >= 12; }
+// UPDATE (RFC 2136 §2.2) names its sections zone, prerequisites, updates.
+constexpr std::uint8_t kOpcodeUpdate = 5;
+bool is_update(const DnsEvent& ev) { return ev.hdr.opcode == kOpcodeUpdate; }
+bool has_query_sections(const DnsEvent& ev) { return has_sections(ev) && !is_update(ev); }
+bool has_update_sections(const DnsEvent& ev) { return has_sections(ev) && is_update(ev); }
 
 bool text_of(std::string& out, std::string_view s) {
   out += s;
@@ -169,6 +194,7 @@ void add_core_fields(Catalogue& cat) {
                  void (*write)(W&, const DnsEvent&, Ctx&),
                  bool (*text)(const DnsEvent&, std::string&), int at = 0) {
     rank += 100;  // `n` is 200, `s_addr` 300: rank::kSensor goes between them
+    if (rank >= rank::kEnrichment) throw std::logic_error("field catalogue: raise rank::kEnrichment");
     Field f;
     f.name = name, f.type = type, f.help = help, f.values = std::move(values);
     f.rank = at != 0 ? at : rank;
@@ -279,6 +305,15 @@ void add_core_fields(Catalogue& cat) {
       "given without that bit",
       {"true"}, STASH53_WRITE(if (ev.has_question && ev.qu) key<"qu">(w), w.Bool(true)),
       STASH53_TEXT(return ev.has_question && ev.qu && text_of(out, "true")));
+  add("questions", FieldType::Array,
+      "every question, `[{name, type, class}]` (plus `qu: true` for an mDNS question asking for "
+      "a unicast response); `qname`, `qtype`, `qclass` are the first one's. Not in UPDATE "
+      "messages, which have `zone`",
+      {}, STASH53_WRITE(if (has_query_sections(ev)) key<"questions">(w), write_questions(w, ev)),
+      nullptr);
+  add("zone", FieldType::Array,
+      "UPDATE (RFC 2136) only: its zone section, as `questions`; `qname` is the zone's name", {},
+      STASH53_WRITE(if (has_update_sections(ev)) key<"zone">(w), write_questions(w, ev)), nullptr);
   add("qdcount", FieldType::Integer, "header count, as on the wire (it may lie; see `malformed`)", {},
       STASH53_WRITE(if (ev.hdr.size >= 6) key<"qdcount">(w), w.Uint(ev.hdr.qdcount)),
       STASH53_TEXT(return ev.hdr.size >= 6 && uint_text(out, ev.hdr.qdcount)));
@@ -297,14 +332,32 @@ void add_core_fields(Catalogue& cat) {
       "presentation format as dig prints it (`10 mx1.example.org.`, `\"v=spf1 -all\"`, RFC 3597 "
       "`\\# 4 0A000001` for types without a layout). The OPT record is not listed; it is `edns`";
   add("answers", FieldType::Array, kRecords, {},
-      STASH53_WRITE(if (has_sections(ev)) key<"answers">(w), write_records(w, ev, ev.answers, c)),
+      STASH53_WRITE(if (has_query_sections(ev)) key<"answers">(w), write_records(w, ev, ev.answers, c)),
       nullptr);
   add("authorities", FieldType::Array, "as `answers`", {},
-      STASH53_WRITE(if (has_sections(ev)) key<"authorities">(w), write_records(w, ev, ev.authorities, c)),
+      STASH53_WRITE(if (has_query_sections(ev)) key<"authorities">(w),
+                    write_records(w, ev, ev.authorities, c)),
+      nullptr);
+  add("prerequisites", FieldType::Array,
+      "UPDATE only, in place of `answers`: the prerequisite section as `answers`, classes as on "
+      "the wire (`ANY`, `NONE`: RFC 2136 §2.4)", {},
+      STASH53_WRITE(if (has_update_sections(ev)) key<"prerequisites">(w),
+                    write_records(w, ev, ev.answers, c)),
+      nullptr);
+  add("updates", FieldType::Array,
+      "UPDATE only, in place of `authorities`: the update section as `answers` (class `ANY` or "
+      "`NONE` deletes: RFC 2136 §2.5)", {},
+      STASH53_WRITE(if (has_update_sections(ev)) key<"updates">(w),
+                    write_records(w, ev, ev.authorities, c)),
       nullptr);
   add("additionals", FieldType::Array, "as `answers`", {},
       STASH53_WRITE(if (has_sections(ev)) key<"additionals">(w), write_records(w, ev, ev.additionals, c)),
       nullptr);
+  add("tsig", FieldType::String,
+      "the name of the TSIG key (RFC 8945) when the message is signed: the owner of its last "
+      "additional record; the record itself is in `additionals`", {},
+      STASH53_WRITE(if (const auto* t = tsig_of(ev)) key<"tsig">(w), w.text(ev.view(t->name))),
+      STASH53_TEXT(const auto* t = tsig_of(ev); return t != nullptr && text_of(out, ev.view(t->name))));
   add("edns", FieldType::Object,
       "present when the message has an OPT record: `udp_size`, `version`, `do`, `ext_rcode`, and "
       "per option present: `nsid` (text, when printable) and `nsid_hex` (both `\"\"` for an NSID "

@@ -24,7 +24,7 @@ enum class FieldType : std::uint8_t { String, Integer, Number, Boolean, StringLi
 /// order). Decoded fields take the ranks between these anchors.
 namespace rank {
 inline constexpr int kSensor = 250;       // after `n`: which sensor saw it (nsid)
-inline constexpr int kEnrichment = 3000;  // after `edns`: the enrichers' blocks
+inline constexpr int kEnrichment = 6000;  // after `edns`: the enrichers' blocks
 inline constexpr int kLast = 9000;        // `malformed`
 }  // namespace rank
 

@@ -42,8 +42,10 @@ class EcsFormat final : public Format {
     nsid_ = c.find("nsid"), server_id_ = c.find("server_id"), class_ = c.find("event_class");
     reasons_ = c.find("security_reasons"), technique_ = c.find("mitre_technique");
     tactic_ = c.find("mitre_tactic");
-    edns_ = c.find("edns"), authorities_ = c.find("authorities"), additionals_ = c.find("additionals");
-    malformed_ = c.find("malformed");
+    for (const char* name : {"edns", "zone", "prerequisites", "updates", "tsig", "tunnel", "malformed"})
+      custom_.push_back(c.find(name));
+    questions_ = c.find("questions"), authorities_ = c.find("authorities");
+    additionals_ = c.find("additionals");
   }
 
   void message(const DnsEvent& ev, Documents& out) override {
@@ -197,7 +199,8 @@ class EcsFormat final : public Format {
       if (response != nullptr) key<"response_code">(w), w.plain(decode::rcode_name(m.rcode(), buf));
     }
     if (q.has_question) write_question(w, q, s);
-    if (response != nullptr && !response->answers.empty()) {
+    // (An UPDATE's second section is its prerequisites: under stash53.*.)
+    if (response != nullptr && !response->answers.empty() && response->hdr.opcode != 5) {
       key<"answers">(w), w.StartArray();
       for (const auto& rr : response->answers) {
         w.StartObject();
@@ -272,13 +275,14 @@ class EcsFormat final : public Format {
     const auto& cat = event::Catalogue::instance();
     auto& ctx = out.context();
     key<"msg_type">(w), w.plain(ev.hdr.qr ? "response" : "query");
-    if (edns_ != nullptr) edns_->write(w, ev, ctx);
-    if (!ev.authorities.empty() && authorities_ != nullptr) authorities_->write(w, ev, ctx);
-    if (!ev.additionals.empty() && additionals_ != nullptr) additionals_->write(w, ev, ctx);
+    // Each of these writes itself when the message has it (zone … updates: UPDATE only).
+    for (const event::Field* f : custom_) f->write(w, ev, ctx);
+    if (ev.questions.size() > 1) questions_->write(w, ev, ctx);  // ECS has one dns.question
+    if (!ev.authorities.empty()) authorities_->write(w, ev, ctx);
+    if (!ev.additionals.empty()) additionals_->write(w, ev, ctx);
     if (has(server_id_, ev)) key<"server_id">(w), cat.write_value(w, *server_id_, ev);
     if (has(class_, ev)) key<"event_class">(w), cat.write_value(w, *class_, ev);
     if (has(reasons_, ev)) key<"security_reasons">(w), cat.write_value(w, *reasons_, ev);
-    if (malformed_ != nullptr) malformed_->write(w, ev, ctx);
   }
 
   // Community ID v1 (https://github.com/corelight/community-id-spec): SHA-1 over seed 0, the
@@ -323,7 +327,8 @@ class EcsFormat final : public Format {
   std::string scratch_;
   GeoFields client_geo_{"geoip"}, server_geo_{"server_geoip"};
   const event::Field *registered_, *suffix_, *nsid_, *server_id_, *class_, *reasons_, *technique_,
-      *tactic_, *edns_, *authorities_, *additionals_, *malformed_;
+      *tactic_, *questions_, *authorities_, *additionals_;
+  std::vector<const event::Field*> custom_;  // decoded fields written under stash53.* as they are
 };
 
 }  // namespace

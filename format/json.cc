@@ -48,15 +48,18 @@ class JsonFormat final : public Format {
     catalogue_.write_flat(flat_writer_, ev, out.context());
     flat_writer_.EndObject();
     flat_ = std::string_view(flat_buffer_.GetString() + 1, flat_buffer_.GetSize() - 2);
-    if (ev.has_question)
-      record(ev, out, "question", ev.view(ev.qname), ev.qtype, ev.qclass, nullptr);
-    for (const auto& rr : ev.answers) record(ev, out, "answer", ev.view(rr.name), rr.type, rr.klass, &rr);
+    // UPDATE (RFC 2136 §2.2) names its sections zone, prerequisite, update.
+    const bool update = ev.hdr.opcode == 5;
+    for (const auto& q : ev.questions)
+      record(ev, out, update ? "zone" : "question", ev.view(q.name), q.type, q.klass, nullptr);
+    for (const auto& rr : ev.answers)
+      record(ev, out, update ? "prerequisite" : "answer", ev.view(rr.name), rr.type, rr.klass, &rr);
     for (const auto& rr : ev.authorities)
-      record(ev, out, "authority", ev.view(rr.name), rr.type, rr.klass, &rr);
+      record(ev, out, update ? "update" : "authority", ev.view(rr.name), rr.type, rr.klass, &rr);
     for (const auto& rr : ev.additionals)
       record(ev, out, "additional", ev.view(rr.name), rr.type, rr.klass, &rr);
     // A message with neither (a cut header, an empty NOTIFY) is still one document.
-    if (!ev.has_question && ev.answers.empty() && ev.authorities.empty() && ev.additionals.empty())
+    if (ev.questions.empty() && ev.answers.empty() && ev.authorities.empty() && ev.additionals.empty())
       record(ev, out, "none", {}, 0, 0, nullptr);
   }
 

@@ -55,6 +55,13 @@ class Msg:
             self.wire += struct.pack("!HH", TYPES[qtype], qclass)
             self.counts[0] = 1
 
+    def question(self, name, qtype="A", qclass=IN):
+        """Appends one more question (before any record)."""
+        self.name(name)
+        self.wire += struct.pack("!HH", TYPES[qtype], qclass)
+        self.counts[0] += 1
+        return self
+
     def name(self, name, compress=True):
         labels = [label.encode() for label in name.split(".") if label]
         for i, label in enumerate(labels):
@@ -472,6 +479,21 @@ def mdns():
                     "answers.1.cache_flush": True, "answers.1.class": "IN",
                     "answers.2.cache_flush": True, "additionals.1.cache_flush": True,
                     "additionals.1.class": "IN"}, d_addr=group, msg_type="response")
+    # Four questions in one query, as mDNS resolvers send them (issue 13: every question).
+    four = (Msg(0, 0, "_ipp._tcp.local", "PTR").question("printer.local", "A", IN | FLUSH)
+            .question("printer.local", "AAAA").question("7.2.0.10.in-addr.arpa", "PTR"))
+    cap.add(cap.udp("198.51.100.101", MDNS4, 5353, 5353, four))
+    cap.expect({"qdcount": 4, "qname": "_ipp._tcp.local.", "questions.0.qu": ABSENT,
+                "questions.1.name": "printer.local.", "questions.1.qu": True,
+                "questions.1.class": "IN", "questions.2.type": "AAAA",
+                "questions.3.name": "7.2.0.10.in-addr.arpa.", "questions.3.type": "PTR"},
+               qdcount=4)
+    # Two questions on port 53: the FORMERR a server gives (RFC 9619), both listed.
+    two = Msg(0x5302, QUERY, "example.org", "A").question("www.example.org", "AAAA")
+    formerr = Msg(0x5302, RESPONSE | 1, "example.org", "A").question("www.example.org", "AAAA")
+    cap.exchange(43001, two, formerr)
+    cap.expect({"questions.1.name": "www.example.org.", "questions.1.type": "AAAA", "rcode": "FORMERR"},
+               id=0x5302, msg_type="response")
     unicast = Msg(0x5301, RESPONSE | AA, "example.org", "A", IN | FLUSH).rr(
         1, "example.org", "A", 300, a("198.51.100.10"), rclass=IN | FLUSH)
     cap.exchange(43000, Msg(0x5301, QUERY, "example.org", "A", IN | FLUSH), unicast)

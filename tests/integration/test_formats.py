@@ -231,9 +231,11 @@ for path in captures:
     want, got = [], []
     for i, m in enumerate(msgs):
         key = (m["@timestamp"], m.get("id"), m["s_addr"], m["s_port"])
-        if "qname" in m:
-            want.append(key + ("question", m["qname"], m["qtype"], m["qclass"], None, None))
-        for section, field in (("answer", "answers"), ("authority", "authorities"),
+        update = m.get("opcode") == "UPDATE"  # RFC 2136 names its sections
+        for q in m.get("zone" if update else "questions", []):
+            want.append(key + ("zone" if update else "question", q["name"], q["type"], q["class"], None, None))
+        for section, field in ((("prerequisite", "prerequisites") if update else ("answer", "answers")),
+                               (("update", "updates") if update else ("authority", "authorities")),
                                ("additional", "additionals")):
             for rr in m.get(field, []):
                 want.append(key + (section, rr["name"], rr["type"], rr["class"], rr["ttl"], rr["data"]))

@@ -71,6 +71,7 @@ EDNS_NSID, EDNS_ECS, EDNS_KEEPALIVE, EDNS_PADDING, EDNS_COOKIE, EDNS_EDE = 3, 8,
 ABSENT = "<absent>"  # an event field that must not be there
 CLASSES = {1: "IN", 3: "CH", 4: "HS", 254: "NONE", 255: "ANY"}
 EVENT_SECTIONS = {"answers": "answers", "authority": "authorities", "additional": "additionals"}
+UPDATE_SECTIONS = {"answers": "prerequisites", "authorities": "updates"}
 C_ESCAPES = {7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r"}
 
 
@@ -159,6 +160,9 @@ def _message_row(frame, layers, index, proto, msg, ctx):
         q = _as_list(q)[0]
         row["qname"], row["qtype"], row["qclass"] = (
             _tsv_text(q["dns.qry.name"]), _type_of(key, q["dns.qry.type"]), q["dns.qry.class"])
+        # Every question, in order (tshark run at test time only; the oracle files have the first).
+        row["questions"] = [(_tsv_text(q["dns.qry.name"]), _type_of(key, q["dns.qry.type"]), q["dns.qry.class"])
+                            for key, qs in questions.items() for q in _as_list(qs)]
     opt = None
     for col, names in SECTIONS.items():
         records = []
@@ -685,7 +689,19 @@ def _compare_message(ev, row, alone):
         want("qtype", _event_type(row["qtype"]), ev.get("qtype"))
         qclass = int(row["qclass"], 16)
         want("qclass", CLASSES.get(qclass, f"CLASS{qclass}"), ev.get("qclass"))
+    if "questions" in row:
+        got = ev.get("zone" if ev.get("opcode") == "UPDATE" else "questions") or []
+        mask = 0x7FFF if ev.get("proto") == "mdns" else 0xFFFF  # mDNS: the QU bit is `qu`
+        # A question tshark could not read (a placeholder name) ends the event's list there.
+        asked = row["questions"]
+        asked = asked[:next((i for i, q in enumerate(asked) if _is_placeholder(q[0])), len(asked))]
+        classes = [int(c, 16) & mask for _, _, c in asked]
+        want("questions", [(name, _event_type(t), CLASSES.get(c, f"CLASS{c}"))
+                           for (name, t, _), c in zip(asked, classes)],
+             [(_tshark_name(q["name"]), q["type"], q["class"]) for q in got])
     for col, ev_col in EVENT_SECTIONS.items():
+        if ev.get("opcode") == "UPDATE":  # RFC 2136 §2.2
+            ev_col = UPDATE_SECTIONS.get(ev_col, ev_col)
         expected = _parse_records(row[col])
         if ev.get("malformed") == "truncated-header" and not expected:
             continue  # no whole header: the event has no record arrays (field catalogue: `malformed`)

@@ -101,6 +101,24 @@ BOOST_AUTO_TEST_CASE(qname_minimised_to_the_registered_domain) {
   BOOST_TEST(q.view(q.qname) == "example.co.uk.");
 }
 
+BOOST_AUTO_TEST_CASE(every_question_is_minimised) {
+  // mDNS asks several names at once: a second question must not keep what the first lost.
+  decode::DnsEvent q;
+  decode::parse_message(test::DnsBuilder()
+                            .header(1, 0x0100, 3, 0)
+                            .question("www.example.co.uk.", 1)
+                            .question("alice-laptop.corp.example.org.", 28)
+                            .question("com.", 2)
+                            .bytes(),
+                        q);
+  test::make_enricher("privacy", "{qname: registered_domain}")->enrich(q);
+  BOOST_TEST_REQUIRE(q.questions.size() == 3u);
+  BOOST_TEST(q.view(q.questions[0].name) == "example.co.uk.");
+  BOOST_TEST(q.view(q.questions[1].name) == "example.org.");
+  BOOST_TEST(q.view(q.questions[2].name) == "com.");  // a public suffix names no one
+  BOOST_TEST(q.view(q.qname) == "example.co.uk.");
+}
+
 BOOST_AUTO_TEST_CASE(bad_options_are_config_errors) {
   BOOST_TEST(test::config_error_of([] { test::make_enricher("privacy", "{addresses: pseudonymize}"); })
                  .find("needs a key: key, key_file or key_env") != std::string::npos);
