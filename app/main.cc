@@ -61,8 +61,8 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   // A file is filtered by the decoder's port set alone, so tagged, tunnelled and fragmented
   // packets are all seen; live capture keeps the kernel from copying what is not DNS.
   if (!cfg.bpf_given && c.file.empty()) {
-    c.bpf = config::default_live_filter(cfg.decode.ports);
-    c.bpf_not_ethernet = config::default_live_filter(cfg.decode.ports, false);
+    c.bpf = config::default_live_filter(cfg.decode);
+    c.bpf_not_ethernet = config::default_live_filter(cfg.decode, false);
   }
   auto e = cfg.effective;
   e["capture"]["interface"] = c.interface;

@@ -40,6 +40,19 @@ void read_decode(OptionReader o, decode::DecodeOptions& d) {
     }
   }
   o.read("rrprint", d.rrprint, "true or false");
+  // Tunnel ports: [] turns that tunnel off.
+  auto read_ports = [&o](const std::string& key, std::vector<std::uint16_t>& field) {
+    std::vector<int> list(field.begin(), field.end());
+    o.read(key, list, "a list of port numbers");
+    field.clear();
+    for (const int p : list) {
+      if (p < 1 || p > 65535) o.fail(key, "port " + std::to_string(p) + " is not in 1..65535");
+      field.push_back(static_cast<std::uint16_t>(p));
+    }
+  };
+  read_ports("vxlan_ports", d.vxlan_ports);
+  read_ports("geneve_ports", d.geneve_ports);
+  o.read("ip_tunnels", d.ip_tunnels, "true or false");
 
   OptionReader frag = o.section("fragments");
   auto& f = d.fragments;
@@ -89,9 +102,16 @@ std::vector<ComponentConfig> read_components(OptionReader& root, const std::stri
 
 }  // namespace
 
-std::string default_live_filter(const std::vector<std::uint16_t>& ports, bool vlan) {
+std::string default_live_filter(const decode::DecodeOptions& d, bool vlan) {
   std::string p;
-  for (const auto port : ports) p += (p.empty() ? "port " : " or port ") + std::to_string(port);
+  auto term = [&p](const std::string& t) { p += (p.empty() ? "" : " or ") + t; };
+  for (const auto port : d.ports) term("port " + std::to_string(port));
+  // Tunnels: their inner packets are only seen if the outer ones get through.
+  for (const auto port : d.vxlan_ports) term("udp port " + std::to_string(port));
+  for (const auto port : d.geneve_ports) term("udp port " + std::to_string(port));
+  if (d.ip_tunnels)
+    for (const std::string proto : {"47", "4", "41"})  // GRE, IP-in-IP, IPv6-in-IP
+      term("ip proto " + proto + " or ip6 proto " + proto);
   if (!vlan) return "(" + p + ") or (ip[6:2] & 0x3fff != 0) or (ip6[6] == 44)";
   // `vlan` shifts the offsets of everything after it in the expression, so it comes last.
   return "(" + p + ") or (ip[6:2] & 0x3fff != 0) or (ip6[6] == 44) or (vlan and ((" + p +

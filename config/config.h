@@ -40,10 +40,10 @@ struct Config {
 /// key, its line and what was expected.
 [[nodiscard]] Config load_config(const std::string& path);
 
-/// The capture filter used live when none is configured: the DNS ports, also behind one or two
-/// VLAN tags (`vlan`: libpcap has them only on Ethernet), and IP fragments (which carry no ports
-/// after the first).
-[[nodiscard]] std::string default_live_filter(const std::vector<std::uint16_t>& ports,
+/// The capture filter used live when none is configured: the DNS ports and the enabled tunnels
+/// (VXLAN and Geneve ports, IP protocols 47, 4, 41), also behind one or two VLAN tags (`vlan`:
+/// libpcap has them only on Ethernet), and IP fragments (which carry no ports after the first).
+[[nodiscard]] std::string default_live_filter(const decode::DecodeOptions& decode,
                                               bool vlan = true);
 
 /// Checks a BPF expression without opening a device. Throws ConfigError for `key`.

@@ -45,6 +45,9 @@ Decoder::Decoder(const DecodeOptions& options)
     : fragments_(options.fragments), tcp_(options.tcp) {
   ports_.clear();
   for (const auto p : options.ports) ports_.add(p);
+  for (const auto p : options.vxlan_ports) tunnels_.vxlan.add(p);
+  for (const auto p : options.geneve_ports) tunnels_.geneve.add(p);
+  tunnels_.ip = options.ip_tunnels;
 }
 
 void Decoder::register_metrics(MetricRegistry& r) const {
@@ -79,13 +82,21 @@ void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink
   auto count = [&](PacketKind k) { counters_.by_kind[static_cast<std::size_t>(k)].add(); };
   IpDatagram dgram;
   if (const auto k = parse_ip(pkt, dgram); k != PacketKind::Dns) return count(k);
-  if (dgram.fragment) {
-    count(PacketKind::IpFragment);
-    // Only datagrams to DNS ports matter, but only the first fragment shows the ports: hold
-    // every fragment, and let the port check see the whole datagram.
-    if (!fragments_.add(dgram, pkt.ts_ns)) return;
-    if (dgram.net.ipv6)
-      if (const auto k = skip_ipv6_extensions(dgram); k != PacketKind::Dns) return count(k);
+  // Outer fragments are reassembled before their tunnel is stripped, inner ones after (keyed by
+  // the inner addresses; dgram.net keeps the tunnel). decapsulate() bounds the nesting.
+  for (bool fragment_counted = false;;) {
+    if (dgram.fragment) {
+      if (!fragment_counted) count(PacketKind::IpFragment);  // once per packet, at any depth
+      fragment_counted = true;
+      // Only datagrams to DNS ports matter, but only the first fragment shows the ports: hold
+      // every fragment, and let the port check see the whole datagram.
+      if (!fragments_.add(dgram, pkt.ts_ns)) return;
+      if (dgram.net.ipv6)
+        if (const auto k = skip_ipv6_extensions(dgram); k != PacketKind::Dns) return count(k);
+    }
+    const TunnelType tunnel = tunnel_of(dgram, tunnels_);
+    if (tunnel == TunnelType::None) break;
+    if (const auto k = decapsulate(tunnel, dgram); k != PacketKind::Dns) return count(k);
   }
   Layers layers;
   const PacketKind kind = parse_transport(dgram, ports_, layers);
@@ -96,6 +107,8 @@ void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink
 
   if (layers.net.transport == Transport::Udp)
     return emit(pkt.ts_ns, layers.net, layers.payload, ev, sink);
+  // Streams are keyed by the inner 4-tuple alone: the same one in two tunnels (two mirrored
+  // VPCs with overlapping addresses) would share a stream, a case left aside.
   tcp_.add(layers, pkt.ts_ns, [&](std::span<const std::uint8_t> msg) {
     emit(pkt.ts_ns, layers.net, msg, ev, sink);
   });

@@ -26,6 +26,9 @@ class MessageSink {
 struct DecodeOptions {
   std::vector<std::uint16_t> ports = {53, 5353, 5355};
   bool rrprint = false;  // events also carry each record's zone-file line
+  std::vector<std::uint16_t> vxlan_ports = {4789};   // RFC 7348; empty: VXLAN not stripped
+  std::vector<std::uint16_t> geneve_ports = {6081};  // RFC 8926
+  bool ip_tunnels = true;  // GRE (RFC 2784, ERSPAN in it), IP-in-IP, IPv6-in-IP
   FragmentLimits fragments;
   TcpLimits tcp;
 };
@@ -60,6 +63,7 @@ class Decoder {
             DnsEvent& ev, MessageSink& sink) noexcept;
 
   PortSet ports_;
+  TunnelConfig tunnels_;
   IpReassembler fragments_;
   TcpReassembler tcp_;
   DecodeCounters counters_;

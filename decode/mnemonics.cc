@@ -79,6 +79,9 @@ std::string_view type_name(std::uint16_t type, MnemonicBuffer& buf) noexcept {
     case 63: return "ZONEMD";
     case 64: return "SVCB";
     case 65: return "HTTPS";
+    case 66: return "DSYNC";
+    case 67: return "HHIT";
+    case 68: return "BRID";
     case 99: return "SPF";
     case 100: return "UINFO";
     case 101: return "UID";

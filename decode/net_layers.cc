@@ -12,7 +12,11 @@ namespace {
 
 constexpr std::uint16_t kEtherIpv4 = 0x0800, kEtherIpv6 = 0x86DD, kEtherVlan = 0x8100,
                         kEtherQinQ = 0x88A8, kEtherQinQOld = 0x9100;
-constexpr std::uint8_t kIpProtoTcp = 6, kIpProtoUdp = 17;
+// GRE protocol types: transparent Ethernet bridging (also "an Ethernet frame follows" below),
+// ERSPAN type II and type III.
+constexpr std::uint16_t kEtherBridging = 0x6558, kEtherErspan2 = 0x88BE, kEtherErspan3 = 0x22EB;
+constexpr std::uint8_t kIpProtoIpip = 4, kIpProtoTcp = 6, kIpProtoUdp = 17, kIpProtoIpv6 = 41,
+                       kIpProtoGre = 47;
 
 using Bytes = std::span<const std::uint8_t>;
 
@@ -172,6 +176,75 @@ PacketKind strip_ipv6(Bytes& b, IpDatagram& d) noexcept {
   return walk_ipv6_extensions(next, b, d);
 }
 
+// Tunnel headers. Each strips its header from `b`, fills the tunnel's type and ID into `t`
+// and says what follows as an ethertype (kEtherBridging: an Ethernet frame).
+
+// VXLAN (RFC 7348 §5): flags (I: the VNI is valid), 3 reserved, VNI (24 bits), 1 reserved.
+PacketKind strip_vxlan(Bytes& b, Tunnel& t, std::uint16_t& next) noexcept {
+  if (b.size() < 8) return PacketKind::BadTunnel;
+  t.has_id = (b[0] & 0x08) != 0;
+  t.id = be32(b.data() + 4) >> 8;
+  next = kEtherBridging;
+  b = b.subspan(8);
+  return PacketKind::Dns;
+}
+
+// Geneve (RFC 8926 §3.4): version (2 bits, 0), options length (6 bits, 4-byte units), flags,
+// protocol type, VNI (24 bits), reserved, then the options, skipped unread.
+PacketKind strip_geneve(Bytes& b, Tunnel& t, std::uint16_t& next) noexcept {
+  if (b.size() < 8 || (b[0] >> 6) != 0) return PacketKind::BadTunnel;
+  const std::size_t len = 8 + (b[0] & 0x3Fu) * 4;
+  if (b.size() < len) return PacketKind::BadTunnel;
+  next = be16(b.data() + 2);
+  t.has_id = true;
+  t.id = be32(b.data() + 4) >> 8;
+  b = b.subspan(len);
+  return PacketKind::Dns;
+}
+
+// ERSPAN type II and III (draft-foschiano-erspan §4.2, §4.3) after their GRE header: version
+// (1: II, 2: III), VLAN, COS, flags, session ID (10 bits); type III adds a timestamp and a word
+// with the frame type (0 Ethernet, 2 IP) and O: an 8-byte platform-specific subheader follows.
+PacketKind strip_erspan(Bytes& b, Tunnel& t, std::uint16_t& next) noexcept {
+  const bool v3 = next == kEtherErspan3;
+  std::size_t len = v3 ? 12 : 8;
+  if (b.size() < len || (b[0] >> 4) != (v3 ? 2 : 1)) return PacketKind::BadTunnel;
+  t.type = v3 ? TunnelType::Erspan3 : TunnelType::Erspan2;
+  t.has_id = true;
+  t.id = be16(b.data() + 2) & 0x3FFu;
+  next = kEtherBridging;
+  if (v3) {
+    const std::uint16_t word = be16(b.data() + 10);
+    if (word & 1) len += 8;
+    if (b.size() < len) return PacketKind::BadTunnel;
+    const unsigned frame_type = word >> 10 & 0x1F;
+    if (frame_type == 2)  // a bare IP packet: its version tells the family
+      next = b.size() > len && (b[len] >> 4) == 6 ? kEtherIpv6 : kEtherIpv4;
+    else if (frame_type != 0)
+      next = 0;  // reserved frame types: not IP
+  }
+  b = b.subspan(len);
+  return PacketKind::Dns;
+}
+
+// GRE (RFC 2784, RFC 2890): C K S flags and version 0, the protocol type, then the checksum
+// (with a reserved half) if C, key if K, sequence number if S. Routing (RFC 1701), the other
+// reserved bits 1-5 and version 1 (PPTP's enhanced GRE) are not encapsulations read here.
+PacketKind strip_gre(Bytes& b, Tunnel& t, std::uint16_t& next) noexcept {
+  if (b.size() < 4) return PacketKind::BadTunnel;
+  const std::uint16_t flags = be16(b.data());
+  if ((flags & 0x4C07) != 0) return PacketKind::BadTunnel;
+  const bool checksum = flags & 0x8000, key = flags & 0x2000, seq = flags & 0x1000;
+  const std::size_t len = 4 + 4 * (checksum + key + seq);
+  if (b.size() < len) return PacketKind::BadTunnel;
+  next = be16(b.data() + 2);
+  t.has_id = key;
+  if (key) t.id = be32(b.data() + (checksum ? 8 : 4));
+  b = b.subspan(len);
+  if (next == kEtherErspan2 || next == kEtherErspan3) return strip_erspan(b, t, next);
+  return PacketKind::Dns;
+}
+
 }  // namespace
 
 std::string_view packet_kind_name(PacketKind k) noexcept {
@@ -184,6 +257,8 @@ std::string_view packet_kind_name(PacketKind k) noexcept {
     case PacketKind::NotUdpTcp: return "not-udp-tcp";
     case PacketKind::NotDnsPort: return "not-dns-port";
     case PacketKind::EmptyUdp: return "empty-udp";
+    case PacketKind::BadTunnel: return "bad-tunnel";
+    case PacketKind::TunnelTooDeep: return "tunnel-too-deep";
     case PacketKind::kCount: break;
   }
   return "unknown";
@@ -211,6 +286,59 @@ PacketKind skip_ipv6_extensions(IpDatagram& d) noexcept {
   Bytes b = d.payload;
   const auto k = walk_ipv6_extensions(d.proto, b, d);
   if (d.fragment) return PacketKind::BadHeader;  // a fragment header inside a fragment
+  d.payload = b;
+  return k;
+}
+
+TunnelType tunnel_of(const IpDatagram& d, const TunnelConfig& c) noexcept {
+  switch (d.proto) {
+    case kIpProtoGre: return c.ip ? TunnelType::Gre : TunnelType::None;
+    case kIpProtoIpip: return c.ip ? TunnelType::IpInIp : TunnelType::None;
+    case kIpProtoIpv6: return c.ip ? TunnelType::Ipv6InIp : TunnelType::None;
+    case kIpProtoUdp: {
+      if (d.payload.size() < 4) return TunnelType::None;  // parse_transport says what it is
+      // Only the destination port: the source port is a flow hash (RFC 7348 §5, RFC 8926 §3.3).
+      const std::uint16_t dport = be16(d.payload.data() + 2);
+      return c.vxlan.contains(dport)    ? TunnelType::Vxlan
+             : c.geneve.contains(dport) ? TunnelType::Geneve
+                                        : TunnelType::None;
+    }
+    default: return TunnelType::None;
+  }
+}
+
+PacketKind decapsulate(TunnelType type, IpDatagram& d) noexcept {
+  Bytes b = d.payload;
+  Tunnel t{type, d.net.ipv6, d.net.src, d.net.dst};
+  std::uint16_t next = 0;  // what follows the tunnel header, as an ethertype
+  PacketKind k = PacketKind::Dns;
+  switch (type) {
+    case TunnelType::IpInIp: next = kEtherIpv4; break;
+    case TunnelType::Ipv6InIp: next = kEtherIpv6; break;
+    case TunnelType::Gre: k = strip_gre(b, t, next); break;
+    case TunnelType::Vxlan:
+    case TunnelType::Geneve: {
+      if (b.size() < 8) return PacketKind::TruncatedFrame;
+      const std::size_t udp_len = be16(b.data() + 4);
+      if (udp_len < 8) return PacketKind::BadHeader;
+      b = b.subspan(8, std::min(b.size(), udp_len) - 8);
+      k = type == TunnelType::Vxlan ? strip_vxlan(b, t, next) : strip_geneve(b, t, next);
+      break;
+    }
+    default: return PacketKind::BadTunnel;
+  }
+  if (k != PacketKind::Dns) return k;
+  if (d.net.tunnel.depth >= kMaxTunnelDepth) return PacketKind::TunnelTooDeep;
+  Family family = family_of_ethertype(next);
+  if (next == kEtherBridging)
+    if (const auto lk = strip_link(DLT_EN10MB, b, family); lk != PacketKind::Dns) return lk;
+  if (family == Family::None) return PacketKind::NotIp;
+  // The outermost tunnel is the one reported; inner ones only add to the depth.
+  if (d.net.tunnel.type != TunnelType::None) t = d.net.tunnel;
+  t.depth = static_cast<std::uint8_t>(d.net.tunnel.depth + 1);
+  d = {};
+  d.net.tunnel = t;
+  k = family == Family::V4 ? strip_ipv4(b, d) : strip_ipv6(b, d);
   d.payload = b;
   return k;
 }

@@ -1,5 +1,7 @@
 #pragma once
-// Link layer → IP → UDP/TCP: finds the DNS payload of a captured packet.
+// Link layer → IP → (tunnels → IP)* → UDP/TCP: finds the DNS payload of a captured packet.
+// Cloud sensors see mirrored traffic wrapped in VXLAN, Geneve, GRE/ERSPAN or IP-in-IP.
+// No library does this decapsulation (on a span, bounds-checked): the few layouts are read here.
 
 #include <cstdint>
 #include <span>
@@ -20,6 +22,8 @@ enum class PacketKind : std::uint8_t {
   NotUdpTcp,       // ICMP, ESP, …
   NotDnsPort,      // neither port is in the configured set
   EmptyUdp,        // a UDP datagram without payload: no DNS message
+  BadTunnel,       // a tunnel header cut short or against its RFC (GRE version, ERSPAN version)
+  TunnelTooDeep,   // more than kMaxTunnelDepth tunnels nested
   kCount
 };
 [[nodiscard]] std::string_view packet_kind_name(PacketKind k) noexcept;
@@ -38,9 +42,19 @@ class PortSet {
   std::uint64_t bits_[1024] = {};
 };
 
+/// Which tunnels to strip: config keys decode.vxlan_ports, decode.geneve_ports, decode.ip_tunnels.
+struct TunnelConfig {
+  TunnelConfig() { vxlan.clear(), geneve.clear(); }
+  PortSet vxlan, geneve;  // UDP destination ports
+  bool ip = true;         // GRE (and ERSPAN in it), IP-in-IP, IPv6-in-IP
+};
+
+/// Tunnels stripped from one packet at most; a deeper one is counted TunnelTooDeep, never looped.
+inline constexpr std::uint8_t kMaxTunnelDepth = 4;
+
 /// An IP datagram, or one fragment of it, with the IP header(s) removed.
 struct IpDatagram {
-  NetInfo net;  // family and addresses; ports are filled by parse_transport
+  NetInfo net;  // family and addresses (with the tunnel, if any); ports: parse_transport
   std::uint8_t proto = 0;  // transport protocol (for a fragment: of the whole datagram)
   std::span<const std::uint8_t> payload;
   bool fragment = false;
@@ -67,6 +81,12 @@ struct Layers {
 /// For a reassembled IPv6 datagram: skips the extension headers that followed the fragment
 /// header, up to the transport header.
 [[nodiscard]] PacketKind skip_ipv6_extensions(IpDatagram& dgram) noexcept;
+/// The tunnel carrying a whole (not fragment) datagram, if any: IP protocol 47 (Gre; ERSPAN
+/// shows only inside), 4, 41, or UDP to a VXLAN or Geneve port. None: go on with the transport.
+[[nodiscard]] TunnelType tunnel_of(const IpDatagram& dgram, const TunnelConfig& tunnels) noexcept;
+/// Strips the tunnel `type` (from tunnel_of) and the inner link layer: `dgram` becomes the inner
+/// IP datagram (maybe a fragment), its net.tunnel the outermost tunnel with one more depth.
+[[nodiscard]] PacketKind decapsulate(TunnelType type, IpDatagram& dgram) noexcept;
 /// Parses the UDP or TCP header of a whole datagram; Dns when a port is in `ports`.
 [[nodiscard]] PacketKind parse_transport(const IpDatagram& dgram, const PortSet& ports,
                                          Layers& out) noexcept;

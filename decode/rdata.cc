@@ -1,6 +1,9 @@
 // RDATA in zone-file presentation format, one layout per RR type (RFC 1035 §3.3 and the RFC
 // of each type), printed as dig prints it.
 #include "decode/dns_wire.h"
+
+#include <algorithm>
+
 #include "common/bytes.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
@@ -49,6 +52,15 @@ constexpr Mnemonic kSecAlgs[] = {
     {10, "RSASHA512"},       {12, "ECCGOST"},  {13, "ECDSAP256SHA256"},
     {14, "ECDSAP384SHA384"}, {15, "ED25519"},  {16, "ED448"},       {252, "INDIRECT"},
     {253, "PRIVATEDNS"},     {254, "PRIVATEOID"}};
+// TSIG and TKEY error names (RFC 8945 §4.2, RFC 2930 §2.6): BIND's dns_tsigrcode_totext(), whose
+// table stops at BADTRUNC (so 23 prints as "23", where the header rcode is BADCOOKIE).
+constexpr Mnemonic kTsigErrors[] = {
+    {0, "NOERROR"},     {1, "FORMERR"},     {2, "SERVFAIL"},    {3, "NXDOMAIN"},
+    {4, "NOTIMP"},      {5, "REFUSED"},     {6, "YXDOMAIN"},    {7, "YXRRSET"},
+    {8, "NXRRSET"},     {9, "NOTAUTH"},     {10, "NOTZONE"},    {11, "RESERVED11"},
+    {12, "RESERVED12"}, {13, "RESERVED13"}, {14, "RESERVED14"}, {15, "RESERVED15"},
+    {16, "BADSIG"},     {17, "BADKEY"},     {18, "BADTIME"},    {19, "BADMODE"},
+    {20, "BADNAME"},    {21, "BADALG"},     {22, "BADTRUNC"}};
 // SvcParamKeys (RFC 9460 §14.3.2, RFC 9461 dohpath, RFC 9540 ohttp), indexed by number.
 constexpr const char* kSvcKeys[] = {"mandatory", "alpn",     "no-default-alpn",
                                     "port",      "ipv4hint", "ech",
@@ -130,7 +142,7 @@ bool append_svc_value(std::string& out, std::uint32_t key, const std::uint8_t* v
 class RdataReader {
  public:
   RdataReader(WireMessage msg, std::size_t off, std::size_t len, std::string& out)
-      : msg_(msg), pos_(off), end_(off + len), out_(out) {}
+      : msg_(msg), pos_(off), end_(off + len), out_(out), start_(out.size()) {}
 
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == end_; }
@@ -252,6 +264,63 @@ class RdataReader {
       last = key;
     }
   }
+  // A 16-bit length and that many bytes (TSIG MAC and other data, TKEY key and other data):
+  // "length base64", or "0" alone when empty (dig then prints an extra space; the event does not).
+  void sized_base64() {
+    const std::uint32_t n = u16();
+    number(n);
+    if (take(n) && n > 0) sp(), text::append_base64(out_, msg_.data + pos_ - n, n);
+  }
+  // The flat bitmaps of WKS (ports, RFC 1035 §3.4.2) and NXT (types, RFC 2535 §5.2): bit i of
+  // the rest of the RDATA stands for number i. Malformed, as BIND 9.18 rejects them: a map over
+  // `max` bytes or ending in a zero byte, and an NXT map with bit 0 set (the extended format
+  // RFC 2535 reserved and never defined). NXT prints types BIND does not know as bare numbers.
+  void flat_bitmap(std::size_t max, bool types) {
+    if (!ok_) return;
+    const std::uint8_t* bits = msg_.data + pos_;
+    const std::size_t n = remaining();
+    if (n > max || (n > 0 && (bits[n - 1] == 0 || (types && (bits[0] & 0x80))))) {
+      ok_ = false;
+      return;
+    }
+    for (std::uint32_t i = 0; i < n * 8; ++i) {
+      if (!(bits[i / 8] & (0x80 >> (i % 8)))) continue;
+      sp();
+      MnemonicBuffer buf;
+      const std::string_view name = types ? type_name(static_cast<std::uint16_t>(i), buf) : "";
+      if (name.empty() || name.starts_with("TYPE")) number(i);
+      else str(name);
+    }
+    pos_ = end_;
+  }
+  // APL items (RFC 3123 §4): `[!]family:address/prefix`, the address re-expanded from the bytes
+  // sent (trailing zeros are left off on the wire, so a zero last byte is malformed, as are an
+  // address or prefix too long for its family: BIND's checks). False when an item's family is
+  // neither IPv4 (1) nor IPv6 (2): BIND has no text form for it.
+  bool apl_items() {
+    bool known = true;
+    while (ok_ && !at_end()) {
+      const std::uint32_t family = u16(), prefix = u8(), length = u8(), n = length & 0x7f;
+      if (!take(n)) break;
+      const std::uint8_t* addr = msg_.data + pos_ - n;
+      const std::size_t width = family == 1 ? 4 : family == 2 ? 16 : 0;
+      if ((n > 0 && addr[n - 1] == 0) || (width > 0 && (n > width || prefix > width * 8)))
+        ok_ = false;
+      if (width == 0 || !ok_) {
+        known = known && width > 0;
+        continue;
+      }
+      if (out_.size() > start_) sp();
+      if (length & 0x80) out_.push_back('!');
+      number(family), out_.push_back(':');
+      std::uint8_t full[16] = {};
+      std::copy(addr, addr + n, full);
+      text::append_ip(out_, full, width == 16), out_.push_back('/'), number(prefix);
+    }
+    return known;
+  }
+  // Drops what this RDATA wrote, for a layout that finds out late it has no text form.
+  void discard() { out_.resize(start_); }
   // RFC 4034 §4.1.2 type bit maps: window, length, bitmap.
   void type_bitmap() {
     while (ok_ && !at_end()) {
@@ -283,6 +352,7 @@ class RdataReader {
   WireMessage msg_;
   std::size_t pos_, end_;
   std::string& out_;
+  std::size_t start_;
   bool ok_ = true;
 };
 
@@ -402,6 +472,31 @@ bool write_layout(std::uint16_t type, RdataReader& r) {
       for (const std::uint32_t b : {size, horizontal, vertical}) r.sp(), r.loc_precision(b);
       return true;
     }
+    case WKS:  // RFC 1035 §3.4.2: address, protocol number (as BIND prints it), port bitmap
+      r.ipv4(), r.sp(), r.number(r.u8());
+      r.flat_bitmap(8192, false);
+      return true;
+    case NXT:  // RFC 2535 §5.2: next name, type bitmap of types 1-127
+      r.name();
+      r.flat_bitmap(16, true);
+      return true;
+    case 42:  // APL (RFC 3123 §4); another family than IPv4/IPv6: RFC 3597, as BIND prints it
+      if (r.apl_items() || !r.ok()) return true;
+      r.discard();
+      return false;
+    case TSIG: {  // RFC 8945 §4.2: algorithm, time signed (48 bits), fudge, MAC, original ID,
+                  // error, other data
+      r.name(), r.sp();
+      const std::uint64_t high = r.u16();
+      r.number(high << 32 | r.u32()), r.sp(), r.number(r.u16()), r.sp(), r.sized_base64();
+      r.sp(), r.number(r.u16()), r.sp(), r.mnemonic(r.u16(), kTsigErrors), r.sp(), r.sized_base64();
+      return true;
+    }
+    case TKEY:  // RFC 2930 §2: algorithm, inception, expiration (numbers, as BIND prints them),
+                // mode, error, key data, other data
+      r.name(), r.sp(), r.number(r.u32()), r.sp(), r.number(r.u32()), r.sp(), r.number(r.u16());
+      r.sp(), r.mnemonic(r.u16(), kTsigErrors), r.sp(), r.sized_base64(), r.sp(), r.sized_base64();
+      return true;
     case SVCB: case HTTPS:  // RFC 9460 §2.2: priority, target, SvcParams
       r.number(r.u16()), r.sp(), r.name();
       r.svc_params();

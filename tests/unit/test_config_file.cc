@@ -86,7 +86,9 @@ BOOST_AUTO_TEST_CASE(missing_file_is_an_error_and_no_file_means_defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(default_live_filter_compiles_and_names_every_port) {
-  const auto f = default_live_filter({53, 5300});
+  stash53::decode::DecodeOptions d;
+  d.ports = {53, 5300};
+  const auto f = default_live_filter(d);
   BOOST_TEST(f.find("port 53 or port 5300") != std::string::npos);
   OptionReader where(YAML::Node(YAML::NodeType::Map), "capture");
   BOOST_CHECK_NO_THROW(check_bpf(f, where, "bpf"));

@@ -2,6 +2,9 @@
 // Where an RFC gives only the text, the wire bytes are what nsd 4.6.1 served for it (or knsupdate
 // 3.2.6 sent, for NSEC3, which nsd does not serve) and the text was checked with kdig 3.2.6;
 // where kdig and BIND differ, BIND's form (lib/dns/rdata/*) is expected and the case says so.
+// WKS, NXT, APL, TSIG and TKEY: the RDATA was served to dig 9.18.49 (Debian 12) and the text is
+// what dig printed, runs of spaces as one (the RFC's text, where it has an example); the bad
+// ones are each a message dig rejected as malformed.
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
@@ -24,10 +27,12 @@ std::ostream& operator<<(std::ostream& os, const RdataCase& c) { return os << c.
 
 DnsBuilder::Bytes wire_name(std::string_view dotted) { return DnsBuilder().name(dotted).bytes(); }
 
+// Hex digits; spaces between fields are skipped.
 DnsBuilder::Bytes hex(std::string_view h) {
   DnsBuilder::Bytes out;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < h.size(); i += h[i] == ' ' ? 1 : 2)
+    if (h[i] != ' ')
+      out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -189,6 +194,84 @@ std::vector<RdataCase> cases() {
       {"SVCB ohttp (RFC 9540 §4)", SVCB, hex("0001000001000302683200080000"), "1 . alpn=\"h2\" ohttp"},
       {"SVCB unknown keys, one empty", SVCB, hex("000100fde80003612262ffff0000"),
        "1 . key65000=\"a\\\"b\" key65535"},
+      {"WKS, TCP (RFC 1035 §3.4.2; protocol as a number, as BIND prints it)", WKS,
+       hex("c00002010600000540"), "192.0.2.1 6 21 23 25"},
+      {"WKS, UDP", WKS, hex("c000020211000000000000040004000000000000000000000040"),
+       "192.0.2.2 17 53 69 161"},
+      {"WKS without ports", WKS, hex("c000020306"), "192.0.2.3 6"},
+      {"WKS up to port 65535", WKS, cat({hex("c00002043281"), DnsBuilder::Bytes(8190, 0), {1}}),
+       "192.0.2.4 50 0 7 65535"},
+      // RFC 2535 §5.4: "big.foo.tld. NXT medium.foo.tld. A MX SIG NXT"
+      {"NXT (RFC 2535 §5.4)", NXT, cat({wire_name("medium.foo.tld."), hex("40010082")}),
+       "medium.foo.tld. A MX SIG NXT"},
+      {"NXT without types", NXT, wire_name("a.example."), "a.example."},
+      // BIND's totext_nxt: types it does not know as bare numbers (NSEC: TYPE54)
+      {"NXT with unassigned types", NXT,
+       cat({wire_name("a.example."), hex("20000001000002000000000008000001")}),
+       "a.example. NS EID 54 UINFO 127"},
+      {"NXT of every type 1-127 (BIND 9.18.49's mnemonics)", NXT,
+       cat({wire_name("a.example."), hex("7fffffffffffffffffffffffffffffff")}),
+       "a.example. A NS MD MF CNAME SOA MB MG MR NULL WKS PTR HINFO MINFO MX TXT RP AFSDB X25 ISDN "
+       "RT NSAP NSAP-PTR SIG KEY PX GPOS AAAA LOC NXT EID NIMLOC SRV ATMA NAPTR KX CERT A6 DNAME "
+       "SINK OPT APL DS SSHFP IPSECKEY RRSIG NSEC DNSKEY DHCID NSEC3 NSEC3PARAM TLSA SMIMEA 54 HIP "
+       "NINFO RKEY TALINK CDS CDNSKEY OPENPGPKEY CSYNC ZONEMD SVCB HTTPS DSYNC HHIT BRID 69 70 71 "
+       "72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 SPF UINFO "
+       "UID GID UNSPEC NID L32 L64 LP EUI48 EUI64 110 111 112 113 114 115 116 117 118 119 120 121 "
+       "122 123 124 125 126 127"},
+      // RFC 3123 §5, addresses cut to their last non-zero byte (§4); IPv6 as inet_ntop prints it
+      {"APL (RFC 3123 §5, foo.example)", 42, hex("00011503c0a82000011c83c0a826"),
+       "1:192.168.32.0/21 !1:192.168.38.0/28"},
+      {"APL (RFC 3123 §5, 42.example)", 42, hex("00011a03c0a82a00011a04c0a82a4000011904c0a82a80"),
+       "1:192.168.42.0/26 1:192.168.42.64/26 1:192.168.42.128/25"},
+      {"APL (RFC 3123 §5, _smtp-server._tcp.example)", 42, hex("000120047f00000100011603ac1040"),
+       "1:127.0.0.1/32 1:172.16.64.0/22"},
+      {"APL (RFC 3123 §5, multicast.example)", 42, hex("00010401e000020801ff"),
+       "1:224.0.0.0/4 2:ff00::/8"},
+      {"APL with empty addresses and IPv6", 42, hex("00010000000200800002300620010db80001"),
+       "1:0.0.0.0/0 !2:::/0 2:2001:db8:1::/48"},
+      // BIND: a family other than 1 and 2 has no text form (totext_in_apl → unknown_totext)
+      {"APL with an unknown family", 42, hex("00011803c0000200030000"),
+       "\\# 11 00011803C0000200030000"},
+      // dig ends a TSIG with an empty Other Data with a space: the event does not
+      {"TSIG (RFC 8945 §4.2)", TSIG,
+       cat({wire_name("hmac-sha256."),
+            hex("0000 6553f100 012c 0020 000102030405060708090a0b0c0d0e0f"
+                "101112131415161718191a1b1c1d1e1f 1234 0000 0000")}),
+       "hmac-sha256. 1700000000 300 32 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= 4660 NOERROR "
+       "0"},
+      {"TSIG BADTIME with other data, 48-bit time", TSIG,
+       cat({wire_name("hmac-md5.sig-alg.reg.int."),
+            hex("ffffffffffff 0000 0000 0000 0012 0006 00006553f100")}),
+       "hmac-md5.sig-alg.reg.int. 281474976710655 0 0 0 BADTIME 6 AABlU/EA"},
+      {"TSIG BADSIG", TSIG,
+       cat({wire_name("hmac-sha256."),
+            hex("0000 6553f100 012c 0010 000102030405060708090a0b0c0d0e0f 1234 0010 0000")}),
+       "hmac-sha256. 1700000000 300 16 AAECAwQFBgcICQoLDA0ODw== 4660 BADSIG 0"},
+      // BIND's TSIG error names stop at BADTRUNC (22); 11-15 are RESERVEDn
+      {"TSIG error 23", TSIG,
+       cat({wire_name("hmac-sha256."), hex("0000 6553f100 012c 0000 1234 0017 0000")}),
+       "hmac-sha256. 1700000000 300 0 4660 23 0"},
+      {"TSIG reserved error", TSIG,
+       cat({wire_name("hmac-sha256."), hex("0000 6553f100 012c 0000 1234 000b 0001 01")}),
+       "hmac-sha256. 1700000000 300 0 4660 RESERVED11 1 AQ=="},
+      // TKEY times are numbers, as BIND prints them (not RRSIG's YYYYMMDDHHMMSS)
+      {"TKEY (RFC 2930 §2)", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0003 0000 0003 616263 0000")}),
+       "gss-tsig. 1700000000 1700086400 3 NOERROR 3 YWJj 0"},
+      {"TKEY BADMODE", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0002 0013 0003 616263 0000")}),
+       "gss-tsig. 1700000000 1700086400 2 BADMODE 3 YWJj 0"},
+      {"TKEY unnamed error", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0003 03e7 0003 616263 0000")}),
+       "gss-tsig. 1700000000 1700086400 3 999 3 YWJj 0"},
+      // dig prints two spaces after an empty key: the event one
+      {"TKEY without key, with other data", TKEY,
+       cat({wire_name("gss-tsig."), hex("00000000 ffffffff 0003 0000 0000 0004 78797a31")}),
+       "gss-tsig. 0 4294967295 3 NOERROR 0 4 eHl6MQ=="},
+      {"TKEY with key and other data", TKEY,
+       cat({wire_name("gss-tsig."),
+            hex("00000000 ffffffff 0003 0000 0006 6b65796b6579 0004 78797a31")}),
+       "gss-tsig. 0 4294967295 3 NOERROR 6 a2V5a2V5 4 eHl6MQ=="},
   };
 }
 
@@ -231,6 +314,36 @@ std::vector<RdataCase> bad_cases() {
       {"SVCB ipv4hint of 5 bytes", SVCB, hex("00010000040005c000020100"), ""},
       {"SVCB empty ipv6hint", SVCB, hex("00010000060000"), ""},
       {"SVCB ohttp with a value", SVCB, hex("0001000008000161"), ""},
+      // As BIND 9.18's fromwire_* reject them (dig: "malformed message packet", "bad bitmap")
+      {"WKS of 4 bytes", WKS, hex("c0000201"), ""},
+      {"WKS map ending in a zero byte", WKS, hex("c0000201060100"), ""},
+      {"WKS map of 8193 bytes", WKS, cat({hex("c000020106"), DnsBuilder::Bytes(8192, 0), {1}}), ""},
+      {"NXT with bit 0 set", NXT, cat({wire_name("a.example."), hex("c0")}), ""},
+      {"NXT map of 17 bytes", NXT,
+       cat({wire_name("a.example."), hex("40"), DnsBuilder::Bytes(15, 0), {1}}), ""},
+      {"NXT map ending in a zero byte", NXT, cat({wire_name("a.example."), hex("4000")}), ""},
+      {"NXT name past the end", NXT, hex("01610765"), ""},
+      {"APL address with a trailing zero (RFC 3123 §4)", 42, hex("00011804c0000200"), ""},
+      {"APL IPv4 address of 5 bytes", 42, hex("00011805c000020001"), ""},
+      {"APL IPv6 address of 17 bytes", 42, hex("000218110000000000000000000000000000000001"), ""},
+      {"APL IPv4 prefix 33", 42, hex("00012100"), ""},
+      {"APL IPv6 prefix 129", 42, hex("0002810120"), ""},
+      {"APL address past the end", 42, hex("00012004c00002"), ""},
+      {"APL item header cut", 42, hex("00012004c0000201000120"), ""},
+      {"APL unknown family with a trailing zero", 42, hex("0003c88400000000"), ""},
+      {"TSIG with a trailing byte", TSIG,
+       cat({wire_name("hmac-sha256."), hex("0000 6553f100 012c 0002 0102 1234 0000 0000 00")}), ""},
+      {"TSIG other data cut", TSIG,
+       cat({wire_name("hmac-sha256."), hex("0000 6553f100 012c 0000 1234 0000 0002 01")}), ""},
+      {"TSIG MAC past the end", TSIG,
+       cat({wire_name("hmac-sha256."), hex("0000 6553f100 012c 0020 00010203040506")}), ""},
+      {"TSIG of a name only", TSIG, wire_name("hmac-sha256."), ""},
+      {"TKEY cut after the error", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0003 0000")}), ""},
+      {"TKEY key past the end", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0003 0000 0003 6162")}), ""},
+      {"TKEY with a trailing byte", TKEY,
+       cat({wire_name("gss-tsig."), hex("6553f100 65554280 0003 0000 0003 616263 0000 00")}), ""},
   };
 }
 
