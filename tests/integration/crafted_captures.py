@@ -46,19 +46,23 @@ ABSENT = "<absent>"  # in Capture.expect: the field must not be in the event
 
 class Msg:
     """A DNS message, written section by section with name compression as servers do."""
+    TYPES = TYPES  # mnemonic → number; a subclass may know more
+
+    def compress_in_rdata(self, rtype):
+        return rtype not in ("RRSIG", "SRV")  # RFC 3597 §4: only the old types compress
 
     def __init__(self, id, flags, qname=None, qtype="A", qclass=IN):
         self.wire = bytearray(struct.pack("!HH8x", id, flags))
         self.counts, self.offsets = [0] * 4, {}  # offsets: where each name suffix was written
         if qname:
             self.name(qname)
-            self.wire += struct.pack("!HH", TYPES[qtype], qclass)
+            self.wire += struct.pack("!HH", self.TYPES[qtype], qclass)
             self.counts[0] = 1
 
     def question(self, name, qtype="A", qclass=IN):
         """Appends one more question (before any record)."""
         self.name(name)
-        self.wire += struct.pack("!HH", TYPES[qtype], qclass)
+        self.wire += struct.pack("!HH", self.TYPES[qtype], qclass)
         self.counts[0] += 1
         return self
 
@@ -77,10 +81,10 @@ class Msg:
         """Appends a record to section 1-3; rdata parts are bytes or (compressed) names."""
         self.name(name)
         start = len(self.wire) + 10
-        self.wire += struct.pack("!HHIH", TYPES[rtype], rclass, ttl, 0)
+        self.wire += struct.pack("!HHIH", self.TYPES[rtype], rclass, ttl, 0)
         for part in rdata:
             if isinstance(part, str):
-                self.name(part, compress=rtype not in ("RRSIG", "SRV"))
+                self.name(part, compress=self.compress_in_rdata(rtype))
             else:
                 self.wire += part
         struct.pack_into("!H", self.wire, start - 2, len(self.wire) - start)

@@ -32,26 +32,10 @@ TIME = int(crafted.T0)  # time signed: the capture's own clock
 class Msg(crafted.Msg):
     """crafted_captures.Msg with this module's TYPES, and no name compression inside RDATA (RFC
     3597 §4; RFC 8945 §4.2 for the TSIG algorithm)."""
+    TYPES = TYPES
 
-    def __init__(self, id, flags, qname=None, qtype="A", qclass=IN):
-        super().__init__(id, flags)
-        if qname:
-            self.name(qname)
-            self.wire += struct.pack("!HH", TYPES[qtype], qclass)
-            self.counts[0] = 1
-
-    def rr(self, section, name, rtype, ttl, *rdata, rclass=IN):
-        self.name(name)
-        start = len(self.wire) + 10
-        self.wire += struct.pack("!HHIH", TYPES[rtype], rclass, ttl, 0)
-        for part in rdata:
-            if isinstance(part, str):
-                self.name(part, compress=False)
-            else:
-                self.wire += part
-        struct.pack_into("!H", self.wire, start - 2, len(self.wire) - start)
-        self.counts[section] += 1
-        return self
+    def compress_in_rdata(self, rtype):
+        return False
 
 
 def wire_name(name):
