@@ -20,7 +20,6 @@
 
 #include "app/live_stats.h"
 #include "app/pipeline.h"
-#include "capture/wiretap_source.h"
 #include "app/privileges.h"
 #include "app/status_server.h"
 #include "capture/pcap_source.h"
@@ -50,39 +49,6 @@ void log_source(const capture::PcapOptions& c, const std::string& bpf) {
     log::info("capture", "Capturing live on {} (filter {}, snaplen {}, buffer {} MiB{}{}).",
               c.interface, filter, c.snaplen, c.buffer_mb, c.promiscuous ? ", promiscuous" : "",
               c.immediate ? ", immediate" : "");
-}
-
-bool is_pcapng(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, 4) && std::memcmp(magic, "\x0a\x0d\x0d\x0a", 4) == 0;  // Section Header Block
-}
-
-std::unique_ptr<capture::Source> open_wiretap(const capture::PcapOptions& c) {
-  auto wt = std::make_unique<capture::WiretapSource>(c);
-  log_source(c, c.bpf);
-  log::info("capture", "Reading it as {}.", wt->format_name());
-  return wt;
-}
-
-// A live interface or a classic pcap file through libpcap. A pcapng file through wiretap: libpcap
-// gives up on the first interface whose link type differs from the first one's (`dumpcap -i eth0
-// -i lo`), and only once it meets it. A file libpcap does not know, through wiretap too.
-std::unique_ptr<capture::Source> open_source(const capture::PcapOptions& c) {
-  const bool file = !c.file.empty() && c.file != "-";
-  if (file && is_pcapng(c.file)) return open_wiretap(c);
-  try {
-    auto pcap = std::make_unique<capture::PcapSource>(c);
-    log_source(c, pcap->filter());
-    return pcap;
-  } catch (const std::runtime_error& e) {
-    if (!file || ::access(c.file.c_str(), R_OK) != 0) throw;
-    try {
-      return open_wiretap(c);
-    } catch (const std::runtime_error& w) {
-      throw std::runtime_error(std::string(e.what()) + "; wiretap: " + w.what());
-    }
-  }
 }
 
 /// Process metrics as Prometheus client libraries export them, and the build.
@@ -330,7 +296,9 @@ int Service::run() {
   // As root (or with CAP_NET_RAW): the capture, the output files and the listening address
   // are opened first, then privileges are dropped, then threads start.
   try {
-    source_ = open_source(cfg_.capture);
+    auto pcap = std::make_unique<capture::PcapSource>(cfg_.capture);
+    log_source(cfg_.capture, pcap->filter());
+    source_ = std::move(pcap);
   } catch (const std::exception& e) {
     log::error("capture", "{}.", e.what());
     return kExitFailure;

@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages stash53 builds, runs and tests with; only those missing.
 set -eu
 packages="build-essential cmake make pkg-config
-libpcap-dev libwiretap-dev libwsutil-dev libglib2.0-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
+libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
 libpsl-dev publicsuffix libmaxminddb-dev libssl-dev libcap-ng-dev libcpp-httplib-dev
 prometheus chromium help2man logrotate systemd groff-base man-db
 libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev
