@@ -50,7 +50,8 @@ class EcsFormat final : public Format {
 
   void message(const DnsEvent& ev, Documents& out) override {
     auto& w = begin(ev, ev.ts_ns, out);
-    write_network(w, ev, ev.net.src, ev.net.sport, ev.net.dst, ev.net.dport, out);
+    // A query goes from the client; a cut header (no QR bit) counts as one.
+    write_network(w, ev, ev.net.src, ev.net.sport, ev.net.dst, ev.net.dport, !ev.hdr.qr, out);
     write_dns(w, ev.hdr.qr ? nullptr : &ev, ev.hdr.qr ? &ev : nullptr, out);
     write_observer_threat(w, ev);
     key<"stash53">(w), w.StartObject();
@@ -66,9 +67,9 @@ class EcsFormat final : public Format {
     // source and destination as the exchange runs: from the client to the server.
     const auto& n = first.net;
     if (first.hdr.qr)
-      write_network(w, first, n.dst, n.dport, n.src, n.sport, out);
+      write_network(w, first, n.dst, n.dport, n.src, n.sport, true, out);
     else
-      write_network(w, first, n.src, n.sport, n.dst, n.dport, out);
+      write_network(w, first, n.src, n.sport, n.dst, n.dport, true, out);
     write_dns(w, x.query, x.response, out);
     write_observer_threat(w, x.primary());
     key<"stash53">(w), w.StartObject();
@@ -117,7 +118,7 @@ class EcsFormat final : public Format {
 
   void write_network(EventWriter& w, const DnsEvent& ev, const decode::IpAddress& src,
                      std::uint16_t sport, const decode::IpAddress& dst, std::uint16_t dport,
-                     Documents& out) {
+                     bool src_is_client, Documents& out) {
     auto& s = out.context().scratch;
     const bool tcp = ev.net.transport == decode::Transport::Tcp;
     key<"network">(w), w.StartObject();
@@ -131,7 +132,6 @@ class EcsFormat final : public Format {
     key<"community_id">(w), w.plain(s);
     w.EndObject();
     // The client's GeoIP block is `geoip`, the server's `server_geoip`.
-    const bool src_is_client = &src == &ev.client() || std::memcmp(src.bytes, ev.client().bytes, 16) == 0;
     endpoint<"source">(w, ev, src, sport, src_is_client ? client_geo_ : server_geo_, s);
     endpoint<"destination">(w, ev, dst, dport, src_is_client ? server_geo_ : client_geo_, s);
     endpoint<"client">(w, ev, src_is_client ? src : dst, src_is_client ? sport : dport, client_geo_, s);

@@ -256,6 +256,10 @@ for path in captures:
     check(f"{name}: ecs has one document per message, the same messages in the same order",
           [(e["@timestamp"], e["source"]["ip"], e["source"]["port"]) for e in out["ecs"]]
           == [(m["@timestamp"], m["s_addr"], m["s_port"]) for m in msgs])
+    # client.* is the query's sender even where client and server share an address (loopback).
+    check(f"{name}: ecs client.port is the client's (a query's source, a response's destination)",
+          [e["client"]["port"] for e in out["ecs"]]
+          == [m["d_port"] if m.get("msg_type") == "response" else m["s_port"] for m in msgs])
     tx_msgs = sorted((m["@timestamp"], m["s_port"]) for x in out["tx"]
                      for m in (x.get("query"), x.get("response")) if m)
     check(f"{name}: every message is in exactly one exchange, in json and ecs alike",
