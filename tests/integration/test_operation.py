@@ -102,8 +102,9 @@ class Stream:
 def events(path):
     if not os.path.exists(path):
         return []
+    # The emitter may be mid-write: only whole lines count (a reader like Filebeat does the same).
     with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
 
 # Started as root, stash53 runs as this user once its capture and files are open (as the unit
