@@ -18,6 +18,7 @@ namespace {
 
 struct CommandLine {
   std::string config_file, interface, read_file, bpf, nsid, output_file, log_level;
+  std::string dnstap_socket, dnstap_listen;
   bool to_stdout = false, check_config = false, print_config = false, no_promisc = false,
        bpf_given = false;
   std::string user, group, chroot, metrics_listen;
@@ -39,6 +40,12 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   auto& c = cfg.capture;
   if (!cl.interface.empty()) c.interface = cl.interface, c.file.clear();
   if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
+  if (!cl.dnstap_socket.empty() || !cl.dnstap_listen.empty()) {
+    cfg.source = "dnstap";
+    c.file.clear();
+    if (!cl.dnstap_socket.empty()) cfg.dnstap.socket = cl.dnstap_socket;
+    if (!cl.dnstap_listen.empty()) cfg.dnstap.listen = cl.dnstap_listen;
+  }
   if (!cl.log_level.empty()) cfg.log_level = cl.log_level;
   auto& p = cfg.privileges;
   if (!cl.user.empty()) p.user = cl.user;
@@ -65,6 +72,9 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     c.bpf_not_ethernet = config::default_live_filter(cfg.decode, false);
   }
   auto e = cfg.effective;
+  e["capture"]["source"] = cfg.source;
+  e["capture"]["dnstap"]["socket"] = cfg.dnstap.socket;
+  e["capture"]["dnstap"]["listen"] = cfg.dnstap.listen;
   e["capture"]["interface"] = c.interface;
   e["capture"]["file"] = c.file;
   e["capture"]["bpf"] = c.bpf;
@@ -155,9 +165,21 @@ int run(int argc, char** argv) {
   auto* iface = cli.add_option("-i,--interface", cl.interface,
                                "Capture live on this interface (any, lo, eth0, ...)")
       ->type_name("IF");
-  cli.add_option("-r,--read", cl.read_file, "Read a pcap or pcapng file; - reads stdin")
+  auto* read = cli.add_option("-r,--read", cl.read_file,
+                              "Read a pcap, pcapng or dnstap (Frame Streams) file, recognised "
+                              "by its content, to its end; - reads stdin")
       ->excludes(iface)
       ->type_name("FILE");
+  cli.add_option("--dnstap-socket", cl.dnstap_socket,
+                 "Listen for dnstap on this unix socket (BIND, Unbound, Knot, dnsdist; "
+                 "bidirectional Frame Streams, several writers at once)")
+      ->excludes(iface)
+      ->excludes(read)
+      ->type_name("PATH");
+  cli.add_option("--dnstap-listen", cl.dnstap_listen, "Listen for dnstap over TCP at this address")
+      ->excludes(iface)
+      ->excludes(read)
+      ->type_name("ADDR:PORT");
   cli.add_option_function<std::string>(
       "-f,--filter",
       [&](const std::string& v) {

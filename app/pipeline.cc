@@ -44,13 +44,24 @@ bool Pipeline::run() noexcept {
       p.adopted_.notify_all();
     }
   } done{*this};
-  capture::Packet pkt;
+  try {
+    source_.start();
+  } catch (const std::exception& e) {
+    log::error("capture", "Cannot start the source: {}.", e.what());
+    return false;
+  }
+  capture::Input in;
   std::uint32_t since_snapshot = 0;
   for (;;) {
     if (pending_flag_.load(std::memory_order_acquire)) adopt_pending();
-    switch (source_.next(pkt)) {
+    const auto next = source_.next(in);
+    switch (next) {
       case capture::Source::Next::Packet:
-        decoder_.decode(pkt, event_, *this);
+      case capture::Source::Next::Message:
+        if (next == capture::Source::Next::Packet)
+          decoder_.decode(in.packet, event_, *this);
+        else
+          decoder_.decode(in.message, event_, *this);
         // pcap_stats is a system call, the clock nearly one: now and then, not per packet.
         if ((++since_snapshot & 1023) == 0) {
           heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
@@ -122,6 +133,7 @@ void Pipeline::snapshot_source_stats() noexcept {
 }
 
 void Pipeline::register_metrics(MetricRegistry& r) const {
+  source_.register_metrics(r);
   decoder_.register_metrics(r);
   r.add({"", "", "emitted", {}, "messages handed to the output streams"}, emitted_);
   r.add({"", "", "pcap-dropped", {}, "packets the kernel dropped (pcap_stats ps_drop, live)",

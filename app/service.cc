@@ -1,4 +1,5 @@
 #include "app/service.h"
+#include "app/sources.h"
 
 #include <pcap/pcap.h>
 #include <pthread.h>
@@ -40,16 +41,6 @@ std::int64_t steady_ns() {
 std::uint64_t dropped(const emitters::EmitterStats& s) { return s.dropped_full + s.dropped_error; }
 
 std::string dump(const YAML::Node& n) { return n.IsDefined() ? YAML::Dump(n) : std::string(); }
-
-void log_source(const capture::PcapOptions& c, const std::string& bpf) {
-  const std::string filter = bpf.empty() ? "none" : "'" + bpf + "'";
-  if (!c.file.empty())
-    log::info("capture", "Reading {} (filter {}).", c.file == "-" ? "standard input" : c.file, filter);
-  else
-    log::info("capture", "Capturing live on {} (filter {}, snaplen {}, buffer {} MiB{}{}).",
-              c.interface, filter, c.snaplen, c.buffer_mb, c.promiscuous ? ", promiscuous" : "",
-              c.immediate ? ", immediate" : "");
-}
 
 /// Process metrics as Prometheus client libraries export them, and the build.
 std::string process_metrics() {
@@ -271,10 +262,10 @@ void Service::reload() {
 int Service::run() {
   try {
     cfg_ = options_.load();
-    if (cfg_.capture.interface.empty() && cfg_.capture.file.empty())
+    if (cfg_.capture.interface.empty() && cfg_.capture.file.empty() && cfg_.source == "pcap")
       throw config::ConfigError(
-          "nothing to capture: give -i INTERFACE or -r FILE (or capture.interface / "
-          "capture.file in the config)");
+          "nothing to capture: give -i INTERFACE, -r FILE or --dnstap-socket PATH (or "
+          "capture.interface, capture.file or capture.source: dnstap in the config)");
     parts_ = build_components(cfg_, options_.enrich_overrides);
   } catch (const config::ConfigError& e) {
     log::error("config", "{}", e.what());
@@ -296,9 +287,7 @@ int Service::run() {
   // As root (or with CAP_NET_RAW): the capture, the output files and the listening address
   // are opened first, then privileges are dropped, then threads start.
   try {
-    auto pcap = std::make_unique<capture::PcapSource>(cfg_.capture);
-    log_source(cfg_.capture, pcap->filter());
-    source_ = std::move(pcap);
+    source_ = open_source(cfg_);
   } catch (const std::exception& e) {
     log::error("capture", "{}.", e.what());
     return kExitFailure;

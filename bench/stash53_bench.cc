@@ -55,7 +55,8 @@ Capture load(const char* path) {
 class MemorySource final : public capture::Source {
  public:
   explicit MemorySource(const Capture& c) : c_(c) {}
-  Next next(capture::Packet& out) noexcept override {
+  Next next(capture::Input& in) noexcept override {
+    capture::Packet& out = in.packet;
     if (i_ == c_.ts.size()) return Next::End;
     out.ts_ns = c_.ts[i_];
     out.bytes = {c_.bytes.data() + c_.offset[i_], c_.length[i_]};
@@ -88,9 +89,9 @@ double run_decode(const Capture& c, std::uint64_t& messages) {
   decode::DnsEvent ev;
   CountingSink sink;
   MemorySource src(c);
-  capture::Packet pkt;
+  capture::Input in;
   const auto t0 = std::chrono::steady_clock::now();
-  while (src.next(pkt) == capture::Source::Next::Packet) decoder.decode(pkt, ev, sink);
+  while (src.next(in) == capture::Source::Next::Packet) decoder.decode(in.packet, ev, sink);
   const double s = seconds_since(t0);
   messages = sink.messages;
   return static_cast<double>(sink.messages) / s;

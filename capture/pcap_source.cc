@@ -35,13 +35,17 @@ bool PcapSource::supported_dlt(int dlt) noexcept {
   }
 }
 
-PcapSource::PcapSource(const PcapOptions& o) {
+PcapSource::PcapSource(const PcapOptions& o, InputFile* opened) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   if (!o.file.empty()) {
     offline_ = true;
     // Nanosecond precision keeps pcapng/ns files exact; microsecond files are scaled.
-    handle_.reset(pcap_open_offline_with_tstamp_precision(o.file.c_str(),
-                                                          PCAP_TSTAMP_PRECISION_NANO, errbuf));
+    if (opened != nullptr)  // libpcap closes the stream with its handle
+      handle_.reset(pcap_fopen_offline_with_tstamp_precision(opened->file.release(),
+                                                             PCAP_TSTAMP_PRECISION_NANO, errbuf));
+    else
+      handle_.reset(pcap_open_offline_with_tstamp_precision(o.file.c_str(),
+                                                            PCAP_TSTAMP_PRECISION_NANO, errbuf));
     if (!handle_) fail("cannot read capture file '" + o.file + "'", errbuf);
   } else {
     if (o.interface.empty()) fail("capture", "neither an interface nor a file was given");
@@ -91,7 +95,8 @@ PcapSource::PcapSource(const PcapOptions& o) {
   }
 }
 
-Source::Next PcapSource::next(Packet& out) noexcept {
+Source::Next PcapSource::next(Input& in) noexcept {
+  Packet& out = in.packet;
   if (stopping_.load(std::memory_order_relaxed)) return Next::End;
   pcap_pkthdr* hdr = nullptr;
   const std::uint8_t* data = nullptr;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/input_file.h"
 #include "capture/source.h"
 
 namespace stash53::capture {
@@ -29,8 +30,9 @@ struct PcapOptions {
 /// libpcap message; next() never throws.
 class PcapSource final : public Source {
  public:
-  explicit PcapSource(const PcapOptions& options);
-  Next next(Packet& out) noexcept override;
+  /// `opened`: the file of options.file, already opened to read its kind (open_input).
+  explicit PcapSource(const PcapOptions& options, InputFile* opened = nullptr);
+  Next next(Input& in) noexcept override;
   void stop() noexcept override;
   SourceStats stats() const noexcept override;
   std::string error() const override { return error_; }

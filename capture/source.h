@@ -1,9 +1,18 @@
 #pragma once
-// A source of raw packets: libpcap today, dnstap and logs later. Nothing DNS-specific here.
+// A source delivers what it has: a link-layer frame (libpcap), or a DNS message with the
+// endpoints and times its writer knew (dnstap). Below the link layer the path is shared: both
+// reach the same message decoder.
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+
+#include "decode/dns_event.h"
+
+namespace stash53 {
+class MetricRegistry;
+}
 
 namespace stash53::capture {
 
@@ -16,6 +25,22 @@ struct Packet {
   int dlt = 0;  // libpcap link-layer type (DLT_*)
 };
 
+/// A DNS message without its frame. `net` is the message's own direction on the wire (a
+/// response goes server → client). Borrowed like Packet's bytes.
+struct Message {
+  std::int64_t ts_ns = 0;  // the writer's time for the message
+  decode::NetInfo net;
+  std::span<const std::uint8_t> bytes;
+  decode::Dnstap dnstap;  // its TextRefs unset: the texts are the views below
+  std::string_view identity, version, query_zone;
+};
+
+/// What next() delivered: `packet` for Next::Packet, `message` for Next::Message.
+struct Input {
+  Packet packet;
+  Message message;
+};
+
 struct SourceStats {
   std::uint64_t received = 0;          // packets handed to the pipeline
   std::uint64_t kernel_dropped = 0;    // pcap_stats ps_drop (live only)
@@ -25,11 +50,14 @@ struct SourceStats {
 /// Polled by the pipeline thread only; stop() may be called from any thread.
 class Source {
  public:
-  enum class Next : std::uint8_t { Packet, Idle, End, Error };
+  enum class Next : std::uint8_t { Packet, Message, Idle, End, Error };
   virtual ~Source() = default;
-  /// Fills `out` and returns Packet, or Idle (timeout, nothing captured), End (end of file or
-  /// stopped), Error (see error()). Never throws.
-  [[nodiscard]] virtual Next next(Packet& out) noexcept = 0;
+  /// Fills `in` and returns Packet or Message, or Idle (timeout, nothing captured), End (end of
+  /// input or stopped), Error (see error()). Never throws.
+  [[nodiscard]] virtual Next next(Input& in) noexcept = 0;
+  /// Starts the source's own threads, if it has any: called by the pipeline thread before its
+  /// first next(), after privileges were dropped (which must come before any thread).
+  virtual void start() {}
   /// Makes the next (or current) next() return End. Async-signal and thread safe.
   virtual void stop() noexcept = 0;
   /// Pipeline thread only (libpcap handles are not thread safe).
@@ -38,6 +66,8 @@ class Source {
   [[nodiscard]] virtual std::string error() const = 0;
   /// True when reading a file: nothing races us, so emitters may block instead of dropping.
   [[nodiscard]] virtual bool is_offline() const noexcept = 0;
+  /// Registers the source's own counters (component `capture`, `dnstap`, ...).
+  virtual void register_metrics(MetricRegistry&) const {}
 };
 
 }  // namespace stash53::capture

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <utility>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,13 +62,18 @@ class BoundedQueue {
   }
 
   /// Moves up to `max` items into `batch` (whose old items are recycled as slots). Waits for
-  /// the first item; then, with a non-zero `linger`, waits up to that long for a full batch.
-  /// Returns 0 only when the queue is closed and empty.
+  /// the first item (at most `first`, when given); then, with a non-zero `linger`, waits up to
+  /// that long for a full batch. Without `first`, returns 0 only when closed and empty.
   std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
-                        std::chrono::microseconds linger) {
+                        std::chrono::microseconds linger,
+                        std::optional<std::chrono::milliseconds> first = std::nullopt) {
     std::unique_lock lock(mutex_);
     wake_at_ = 1;
-    not_empty_.wait(lock, [&] { return count_ > 0 || closed_; });
+    const auto ready = [&] { return count_ > 0 || closed_; };
+    if (first)
+      not_empty_.wait_for(lock, *first, ready);
+    else
+      not_empty_.wait(lock, ready);
     if (linger.count() > 0 && count_ < max && !closed_) {
       wake_at_ = max;
       not_empty_.wait_for(lock, linger, [&] { return count_ >= max || closed_; });

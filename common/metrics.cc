@@ -31,7 +31,9 @@ std::string MetricRegistry::stats_line() const {
     if (m.instance != group) {
       group = m.instance;
       // Emitters keep the bare instance name that readers of the line already parse.
-      line += fmt::format(" | {}{}", m.component == "emitter" ? "" : m.component + ":", group);
+      const std::string label =
+          m.component == "emitter" || m.component.empty() ? group : m.component + ":" + group;
+      line += label.empty() ? " |" : " | " + label;
     }
     if (m.labels.empty()) {
       if (!m.hide_zero || samples[i].value != 0)

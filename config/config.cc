@@ -3,6 +3,7 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <set>
 
 #include "common/log.h"
@@ -10,12 +11,35 @@
 namespace stash53::config {
 namespace {
 
-void read_capture(OptionReader o, capture::PcapOptions& c, bool& bpf_given) {
-  std::string source = "pcap";
-  o.read("source", source, "the source type (pcap)");
-  if (source != "pcap") o.fail("source", "unknown source '" + source + "' (known: pcap)");
+void read_dnstap(OptionReader o, capture::DnstapOptions& d) {
+  o.read("socket", d.socket, "a unix socket path");
+  std::string mode = "0660";
+  o.read("socket_mode", mode, "an octal file mode such as \"0660\"");
+  char* end = nullptr;
+  const unsigned long m = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || m > 0777)
+    o.fail("socket_mode", "'" + mode + "' is not an octal file mode such as \"0660\"");
+  d.socket_mode = static_cast<unsigned>(m);
+  o.read("socket_group", d.socket_group, "a group name");
+  o.read("listen", d.listen, "ADDR:PORT");
+  if (!d.listen.empty() && d.listen.rfind(':') == std::string::npos)
+    o.fail("listen", "'" + d.listen + "' is not ADDR:PORT");
+  o.read_range("max_connections", d.max_connections, 1, 10000);
+  o.read_range("queue_mb", d.queue_mb, 1, 4096);
+  o.finish();
+}
+
+void read_capture(OptionReader o, Config& cfg) {
+  capture::PcapOptions& c = cfg.capture;
+  o.read("source", cfg.source, "pcap or dnstap");
+  if (cfg.source != "pcap" && cfg.source != "dnstap")
+    o.fail("source", "unknown source '" + cfg.source + "' (known: pcap, dnstap)");
+  read_dnstap(o.section("dnstap"), cfg.dnstap);
+  if (cfg.source == "dnstap" && cfg.dnstap.socket.empty() && cfg.dnstap.listen.empty())
+    o.fail("source", "source dnstap needs dnstap.socket or dnstap.listen");
+  bool& bpf_given = cfg.bpf_given;
   o.read("interface", c.interface, "a network interface name");
-  o.read("file", c.file, "a pcap or pcapng file path, or - for stdin");
+  o.read("file", c.file, "a pcap, pcapng or dnstap file path, or - for stdin");
   if (!c.interface.empty() && !c.file.empty())
     o.fail("file", "give either interface or file, not both");
   bpf_given = o.has("bpf");
@@ -142,7 +166,7 @@ Config load_config(const std::string& path) {
   OptionReader root(doc, "");
   struct stat st {};
   root.set_file(path, ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0);
-  read_capture(root.section("capture"), cfg.capture, cfg.bpf_given);
+  read_capture(root.section("capture"), cfg);
   read_decode(root.section("decode"), cfg.decode);
   cfg.enrich_given = root.has("enrich");
   cfg.enrich = read_components(root, "enrich", false);

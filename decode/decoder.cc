@@ -1,6 +1,7 @@
 #include "decode/decoder.h"
 
 #include "decode/dns_wire.h"
+#include "decode/text.h"
 
 namespace stash53::decode {
 namespace {
@@ -114,11 +115,38 @@ void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink
   });
 }
 
+void Decoder::decode(const capture::Message& msg, DnsEvent& ev, MessageSink& sink) noexcept {
+  emit(msg.ts_ns, msg.net, msg.bytes, ev, sink, &msg);
+}
+
 void Decoder::emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::uint8_t> msg,
-                   DnsEvent& ev, MessageSink& sink) noexcept {
+                   DnsEvent& ev, MessageSink& sink, const capture::Message* tap) noexcept {
   ev.clear();
   ev.ts_ns = ts_ns;
   ev.net = net;
+  if (tap != nullptr) {
+    ev.source = EventSource::Dnstap;
+    ev.dnstap = tap->dnstap;
+    // The writer's texts are arbitrary bytes: escaped as dig escapes TXT (\DDD), so the
+    // documents stay valid UTF-8.
+    const auto add_escaped = [&ev](std::string_view s) {
+      const auto off = static_cast<std::uint32_t>(ev.text.size());
+      text::append_escaped(ev.text, reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+      return TextRef{off, static_cast<std::uint32_t>(ev.text.size() - off)};
+    };
+    ev.dnstap.identity = add_escaped(tap->identity);
+    ev.dnstap.version = add_escaped(tap->version);
+    if (!tap->query_zone.empty()) {  // a name in wire format, uncompressed
+      const auto off = static_cast<std::uint32_t>(ev.text.size());
+      std::size_t end = 0;
+      const WireMessage zone{reinterpret_cast<const std::uint8_t*>(tap->query_zone.data()),
+                             tap->query_zone.size()};
+      if (read_name(zone, 0, ev.text, end, Malformed::NameTooLong) == Malformed::None)
+        ev.dnstap.query_zone = {off, static_cast<std::uint32_t>(ev.text.size() - off)};
+      else
+        ev.text.resize(off);  // not a name: left out
+    }
+  }
   const auto on = [&](std::uint16_t port) { return net.sport == port || net.dport == port; };
   ev.proto = on(kMdnsPort) ? Proto::Mdns : on(kLlmnrPort) ? Proto::Llmnr : Proto::Dns;
   parse_message(msg, ev, ev.proto == Proto::Mdns);

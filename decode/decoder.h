@@ -49,6 +49,8 @@ class Decoder {
   /// Decodes every DNS message that `pkt` completes into `ev` (refilled per message) and hands
   /// each to `sink`. Counts what it could not decode. Never throws.
   void decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink) noexcept;
+  /// A message that came without its frame (dnstap): the same message decoder and counters.
+  void decode(const capture::Message& msg, DnsEvent& ev, MessageSink& sink) noexcept;
 
   [[nodiscard]] const DecodeCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const FragmentCounters& fragment_counters() const noexcept {
@@ -60,7 +62,7 @@ class Decoder {
 
  private:
   void emit(std::int64_t ts_ns, const NetInfo& net, std::span<const std::uint8_t> msg,
-            DnsEvent& ev, MessageSink& sink) noexcept;
+            DnsEvent& ev, MessageSink& sink, const capture::Message* tap = nullptr) noexcept;
 
   PortSet ports_;
   TunnelConfig tunnels_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -173,8 +174,43 @@ class FieldValues {
   std::vector<Value> values_;  // grows to the highest slot used, then keeps its size
 };
 
+/// Where an event came from: a captured frame, or a server's dnstap.
+enum class EventSource : std::uint8_t { Pcap, Dnstap };
+
+/// What a dnstap message (dnstap.proto, 2022 revision) says beside the DNS message: the
+/// server's own view. Enum values are dnstap.proto's.
+struct Dnstap {
+  std::uint8_t type = 0;      // Message.Type: 1 AUTH_QUERY … 14 UPDATE_RESPONSE
+  std::uint8_t protocol = 0;  // SocketProtocol: 1 UDP, 2 TCP, 3 DOT, 4 DOH, 5/6 DNSCrypt, 7 DOQ; 0 absent
+  bool ipv6 = false;          // socket_family
+  bool has_query_address = false, has_response_address = false;
+  bool has_query_port = false, has_response_port = false;
+  IpAddress query_address, response_address;  // the query's sender, the server
+  std::uint16_t query_port = 0, response_port = 0;
+  std::int64_t query_time_ns = -1, response_time_ns = -1;  // -1: absent
+  TextRef identity, version, query_zone;  // empty: absent (query_zone in wire format decoded)
+};
+
+/// dnstap.proto's names: `AUTH_QUERY` … `UPDATE_RESPONSE`; `unknown` else.
+[[nodiscard]] inline std::string_view dnstap_type_name(std::uint8_t type) noexcept {
+  static constexpr std::string_view kNames[] = {
+      "unknown",           "AUTH_QUERY",      "AUTH_RESPONSE",   "RESOLVER_QUERY",
+      "RESOLVER_RESPONSE", "CLIENT_QUERY",    "CLIENT_RESPONSE", "FORWARDER_QUERY",
+      "FORWARDER_RESPONSE", "STUB_QUERY",     "STUB_RESPONSE",   "TOOL_QUERY",
+      "TOOL_RESPONSE",     "UPDATE_QUERY",    "UPDATE_RESPONSE"};
+  return type < std::size(kNames) ? kNames[type] : kNames[0];
+}
+/// SocketProtocol: `udp`, `tcp`, `dot`, `doh` (and the later revision's DNSCrypt and DoQ).
+[[nodiscard]] inline std::string_view dnstap_protocol_name(std::uint8_t protocol) noexcept {
+  static constexpr std::string_view kNames[] = {"unknown", "udp", "tcp", "dot", "doh",
+                                                "dnscrypt-udp", "dnscrypt-tcp", "doq"};
+  return protocol < std::size(kNames) ? kNames[protocol] : kNames[0];
+}
+
 struct DnsEvent {
-  std::int64_t ts_ns = 0;  // capture time from the packet header
+  std::int64_t ts_ns = 0;  // capture time from the packet header, or the dnstap message's time
+  EventSource source = EventSource::Pcap;
+  Dnstap dnstap;  // source Dnstap only
   NetInfo net;
   DnsHeader hdr;
   Proto proto = Proto::Dns;
@@ -214,6 +250,8 @@ struct DnsEvent {
   /// Empties the event but keeps the capacity of its buffers.
   void clear() noexcept {
     ts_ns = 0;
+    source = EventSource::Pcap;
+    dnstap = {};
     net = {};
     hdr = {};
     proto = Proto::Dns;

@@ -2,13 +2,16 @@
 # Installs the Debian 12 packages stash53 builds, runs and tests with; only those missing.
 set -eu
 packages="build-essential cmake make pkg-config
-libpcap-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
+libpcap-dev libwiretap-dev libwsutil-dev libglib2.0-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev rapidjson-dev libboost-test-dev
 libpsl-dev publicsuffix libmaxminddb-dev libssl-dev libcap-ng-dev libcpp-httplib-dev
 prometheus chromium help2man logrotate systemd groff-base man-db
 libhiredis-dev libzmq3-dev cppzmq-dev libpaho-mqttpp-dev libpaho-mqtt-dev
 tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy python3-zmq iproute2 util-linux
 libmaxmind-db-writer-perl mmdb-bin python3-cryptography curl ca-certificates
-redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm"
+redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm
+libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev fstrm-bin
+bind9 bind9-dnsutils unbound knot knot-module-dnstap dnsdist dnsmasq-base rsyslog wireshark-common
+golang-github-dnstap-golang-dnstap-cli"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -175,6 +175,54 @@ bool is_update(const DnsEvent& ev) { return ev.hdr.opcode == kOpcodeUpdate; }
 bool has_query_sections(const DnsEvent& ev) { return has_sections(ev) && !is_update(ev); }
 bool has_update_sections(const DnsEvent& ev) { return has_sections(ev) && is_update(ev); }
 
+// A dnstap message may lack an address or port (Unbound 1.17 leaves out query_port over TCP):
+// then the event lacks it too. Odd dnstap types are queries, sent by the query side.
+bool dnstap_query_sent(const DnsEvent& ev) { return (ev.dnstap.type & 1) != 0; }
+bool has_src_addr(const DnsEvent& ev) {
+  const auto& t = ev.dnstap;
+  return ev.source != decode::EventSource::Dnstap ||
+         (dnstap_query_sent(ev) ? t.has_query_address : t.has_response_address);
+}
+bool has_dst_addr(const DnsEvent& ev) {
+  const auto& t = ev.dnstap;
+  return ev.source != decode::EventSource::Dnstap ||
+         (dnstap_query_sent(ev) ? t.has_response_address : t.has_query_address);
+}
+bool has_src_port(const DnsEvent& ev) {
+  const auto& t = ev.dnstap;
+  return ev.source != decode::EventSource::Dnstap ||
+         (dnstap_query_sent(ev) ? t.has_query_port : t.has_response_port);
+}
+bool has_dst_port(const DnsEvent& ev) {
+  const auto& t = ev.dnstap;
+  return ev.source != decode::EventSource::Dnstap ||
+         (dnstap_query_sent(ev) ? t.has_response_port : t.has_query_port);
+}
+
+std::string_view source_name(decode::EventSource s) {
+  return s == decode::EventSource::Dnstap ? "dnstap" : "pcap";
+}
+
+void write_dnstap(W& w, const DnsEvent& ev, Ctx& c) {
+  const auto& t = ev.dnstap;
+  w.StartObject();
+  if (t.identity.len > 0) key<"identity">(w), w.text(ev.view(t.identity));
+  if (t.version.len > 0) key<"version">(w), w.text(ev.view(t.version));
+  key<"type">(w), w.plain(decode::dnstap_type_name(t.type));
+  if (t.protocol != 0) key<"protocol">(w), w.plain(decode::dnstap_protocol_name(t.protocol));
+  if (t.has_query_address) key<"query_address">(w), write_address(w, t.query_address, t.ipv6, c.scratch);
+  if (t.has_query_port) key<"query_port">(w), w.Uint(t.query_port);
+  if (t.has_response_address)
+    key<"response_address">(w), write_address(w, t.response_address, t.ipv6, c.scratch);
+  if (t.has_response_port) key<"response_port">(w), w.Uint(t.response_port);
+  if (t.query_time_ns >= 0) key<"query_time">(w), write_timestamp(w, t.query_time_ns, c);
+  if (t.response_time_ns >= 0) key<"response_time">(w), write_timestamp(w, t.response_time_ns, c);
+  if (t.query_time_ns >= 0 && t.response_time_ns >= t.query_time_ns)
+    key<"latency_us">(w), w.Uint64(static_cast<std::uint64_t>(t.response_time_ns - t.query_time_ns) / 1000);
+  if (t.query_zone.len > 0) key<"query_zone">(w), w.text(ev.view(t.query_zone));
+  w.EndObject();
+}
+
 bool text_of(std::string& out, std::string_view s) {
   out += s;
   return true;
@@ -208,16 +256,25 @@ void add_core_fields(Catalogue& cat) {
   add("n", FieldType::Integer,
       "sequence number of the documents of this output stream (one per mode and format), from 1: a consumer sees gaps", {},
       STASH53_WRITE(if (!c.nested) key<"n">(w), w.Uint64(c.n)), nullptr);
-  add("s_addr", FieldType::String, "the packet's source address", {},
-      STASH53_WRITE(key<"s_addr">(w); write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),
-      STASH53_TEXT(decode::text::append_ip(out, ev.net.src.bytes, ev.net.ipv6); return true));
+  add("source", FieldType::String,
+      "where the event came from: `pcap` (a captured packet) or `dnstap` (the server's own copy)",
+      {"pcap", "dnstap"}, STASH53_WRITE(key<"source">(w); w.plain(source_name(ev.source))),
+      STASH53_TEXT(return text_of(out, source_name(ev.source))));
+  add("s_addr", FieldType::String,
+      "the packet's source address (dnstap: the message's sender, absent when the server left it out)", {},
+      STASH53_WRITE(if (has_src_addr(ev)) key<"s_addr">(w), write_address(w, ev.net.src, ev.net.ipv6, c.scratch)),
+      STASH53_TEXT(if (!has_src_addr(ev)) return false;
+                   decode::text::append_ip(out, ev.net.src.bytes, ev.net.ipv6); return true));
   add("s_port", FieldType::Integer, "the packet's source port", {},
-      STASH53_WRITE(key<"s_port">(w); w.Uint(ev.net.sport)), STASH53_TEXT(return uint_text(out, ev.net.sport)));
+      STASH53_WRITE(if (has_src_port(ev)) key<"s_port">(w), w.Uint(ev.net.sport)),
+      STASH53_TEXT(return has_src_port(ev) && uint_text(out, ev.net.sport)));
   add("d_addr", FieldType::String, "the packet's destination address", {},
-      STASH53_WRITE(key<"d_addr">(w); write_address(w, ev.net.dst, ev.net.ipv6, c.scratch)),
-      STASH53_TEXT(decode::text::append_ip(out, ev.net.dst.bytes, ev.net.ipv6); return true));
+      STASH53_WRITE(if (has_dst_addr(ev)) key<"d_addr">(w), write_address(w, ev.net.dst, ev.net.ipv6, c.scratch)),
+      STASH53_TEXT(if (!has_dst_addr(ev)) return false;
+                   decode::text::append_ip(out, ev.net.dst.bytes, ev.net.ipv6); return true));
   add("d_port", FieldType::Integer, "the packet's destination port", {},
-      STASH53_WRITE(key<"d_port">(w); w.Uint(ev.net.dport)), STASH53_TEXT(return uint_text(out, ev.net.dport)));
+      STASH53_WRITE(if (has_dst_port(ev)) key<"d_port">(w), w.Uint(ev.net.dport)),
+      STASH53_TEXT(return has_dst_port(ev) && uint_text(out, ev.net.dport)));
   add("ipv6", FieldType::Boolean, "true for IPv6", {"true", "false"},
       STASH53_WRITE(key<"ipv6">(w); w.Bool(ev.net.ipv6)),
       STASH53_TEXT(return text_of(out, ev.net.ipv6 ? "true" : "false")));
@@ -241,6 +298,15 @@ void add_core_fields(Catalogue& cat) {
                     key<"d_addr">(w), write_address(w, t.dst, t.ipv6, c.scratch);
                     if (t.has_id) key<"id">(w), w.Uint(t.id);
                     key<"depth">(w), w.Uint(t.depth); w.EndObject()),
+      nullptr);
+  add("dnstap", FieldType::Object,
+      "`source: dnstap` only, the server's view: `identity`, `version`, `type` (`AUTH_QUERY`, "
+      "`CLIENT_RESPONSE`, … `UPDATE_RESPONSE`), `protocol` (`udp`, `tcp`, `dot`, `doh`, "
+      "`dnscrypt-udp`, `dnscrypt-tcp`, `doq`), `query_address`, `query_port` (the query's "
+      "sender), `response_address`, `response_port` (the server), `query_time`, "
+      "`response_time`, `latency_us` (when a message carries both times), `query_zone`; each "
+      "absent when the server left it out. `@timestamp` is the message's own time",
+      {}, STASH53_WRITE(if (ev.source == decode::EventSource::Dnstap) key<"dnstap">(w), write_dnstap(w, ev, c)),
       nullptr);
   add("id", FieldType::Integer, "DNS message ID", {},
       STASH53_WRITE(if (has_id(ev)) key<"id">(w), w.Uint(ev.hdr.id)),

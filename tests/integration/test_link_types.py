@@ -3,14 +3,21 @@
 The IP packets of sample-udp4, sample-udp6 and sample-tcp are written again under
 --workdir with other link layers (and partly as pcapng).  For each new capture stash53's
 events must agree with tshark on that capture and, apart from `n`, equal the events of
-the original capture.
+the original capture.  Then mergecap puts captures of four link types into one pcapng
+(interfaces of different link types, as `dumpcap -i eth0 -i lo` writes; libpcap stops at the
+second): stash53 reads it with libwiretap (dlopen'ed) and every message must agree with tshark.
+The same stash53 process also feeds a ZeroMQ CURVE emitter, whose subscriber must get every
+event: libwiretap's libwsutil exports its own crypto_scalarmult_curve25519, which broke CURVE
+when it was linked in.
 
     /usr/bin/python3 tests/integration/test_link_types.py --stash53 build/stash53 \
         --pcaps /work/shared/pcaps --workdir /tmp/linktypes
 """
 import argparse
+import json
 import pathlib
 import struct
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -21,6 +28,9 @@ from scapy.utils import PcapNgWriter, PcapWriter, RawPcapReader
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "oracle"))
 import oracle  # noqa: E402
 from test_oracles import run_stash53  # noqa: E402
+from test_zmq import bound_sub, check_messages, collect  # noqa: E402
+from testlib import Failure  # noqa: E402
+import zmq  # noqa: E402
 
 SAMPLES = ("sample-udp4", "sample-udp6", "sample-tcp")
 ETHERTYPE = {4: 0x0800, 6: 0x86DD}
@@ -111,6 +121,61 @@ def check(stash53, path, expected):
     return problems
 
 
+def check_curve(stash53, path, workdir, expected):
+    """stash53 reading `path` with a CURVE zmq emitter and stdout: the subscriber gets every
+    event, the same as stdout, and they are the `expected` ones."""
+    server_pub, server_sec = zmq.curve_keypair()
+    client_pub, client_sec = zmq.curve_keypair()
+    ctx = zmq.Context()
+    sub, port = bound_sub(ctx, curve=(server_pub, client_pub, client_sec))
+    config = workdir / "multi-link-curve.yml"
+    config.write_text(json.dumps({"emitters": [{  # JSON is YAML
+        "name": "zmq", "type": "zmq", "topic": "dns.{qtype}",
+        "connect": [f"tcp://127.0.0.1:{port}"],
+        "curve": {"secret_key": server_sec.decode(), "public_key": server_pub.decode(),
+                  "allowed_clients": [client_pub.decode()]},
+    }, {"name": "console", "type": "stdout"}]}))
+    config.chmod(0o600)  # it holds a secret key
+    err = workdir / "multi-link-curve.err"
+    with open(err, "wb") as e:
+        proc = subprocess.Popen([stash53, "-c", str(config), "-r", str(path), "-N", "test"],
+                                stdout=subprocess.PIPE, stderr=e)
+    try:
+        got, _ = collect(proc, [sub])
+        out = proc.stdout.read()
+        if proc.wait(timeout=10) != 0:
+            return [f"CURVE run: stash53 exit status {proc.returncode}: "
+                    + err.read_text(errors="replace")[-2000:]]
+        events = [json.loads(line) for line in out.splitlines()]
+        if events != expected:
+            return [f"CURVE run: stdout has {len(events)} events, not the {len(expected)} of -r"]
+        check_messages("CURVE subscriber", got[sub], events)
+        return []
+    except Failure as f:
+        return [str(f)]
+    finally:
+        sub.close()
+        ctx.term()
+
+
+def check_merged(stash53, pcaps, workdir):
+    """One pcapng with interfaces of four link types, each part a different sample."""
+    parts = [pcaps / "sample-edns-nsid.pcap", workdir / "sample-udp4.sll.pcap",
+             workdir / "sample-udp6.null-af30.pcap", workdir / "sample-tcp.raw.pcap"]
+    merged = workdir / "multi-link.pcapng"
+    subprocess.run(["mergecap", "-F", "pcapng", "-w", str(merged), *map(str, parts)], check=True)
+    events, problems = run_stash53(stash53, merged)
+    rows = oracle.run_tshark(merged)
+    problems += [f"vs tshark: {p}" for p in oracle.compare(events, rows)]
+    want = sum(len(run_stash53(stash53, p)[0]) for p in parts)
+    if len(events) != want:
+        problems.append(f"{len(events)} events, its parts give {want}")
+    if not problems:
+        problems += check_curve(stash53, merged, workdir, events)
+    print(f"{merged.name}: 4 link types, {len(events)} messages, tshark {len(rows)}")
+    return merged, problems
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--stash53", required=True)
@@ -138,6 +203,9 @@ def main():
             jobs.append((path, expected))
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda job: check(args.stash53, *job), jobs))
+    merged, problems = check_merged(args.stash53, args.pcaps, args.workdir)
+    jobs.append((merged, None))
+    results.append(problems)
     for (path, _), problems in zip(jobs, results):
         print(f"{'FAIL' if problems else 'ok  '} {path.name}")
         for p in problems:
