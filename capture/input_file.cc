@@ -1,6 +1,7 @@
 #include "capture/input_file.h"
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -41,7 +42,23 @@ ssize_t replay_read(void* cookie, char* buf, std::size_t n) {
     r->pos += k;
     return static_cast<ssize_t>(k);
   }
-  return static_cast<ssize_t>(std::fread(buf, 1, n, stdin));
+  // What the pipe has now, not a full buffer: `tcpdump -U -w - | stash53 -r -` stays live.
+  for (;;) {
+    const ssize_t got = ::read(STDIN_FILENO, buf, n);
+    if (got >= 0 || errno != EINTR) return got;
+  }
+}
+
+// Up to n bytes, fewer only at the end of input.
+std::size_t read_head(unsigned char* p, std::size_t n) {
+  std::size_t have = 0;
+  while (have < n) {
+    const ssize_t got = ::read(STDIN_FILENO, p + have, n - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    have += static_cast<std::size_t>(got);
+  }
+  return have;
 }
 
 int replay_close(void* cookie) {
@@ -65,7 +82,7 @@ InputFile open_input(const std::string& path) {
   InputFile in;
   if (path == "-") {
     auto r = std::make_unique<Replay>();
-    r->size = std::fread(r->head, 1, kSniff, stdin);
+    r->size = read_head(r->head, kSniff);  // stdin's stdio buffer stays unused
     in.kind = kind_of(r->head, r->size);
     cookie_io_functions_t io{replay_read, nullptr, nullptr, replay_close};
     FILE* f = fopencookie(r.get(), "r", io);
@@ -76,7 +93,7 @@ InputFile open_input(const std::string& path) {
   }
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr)
-    throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+    throw std::runtime_error("cannot read capture file '" + path + "': " + std::strerror(errno));
   in.file.reset(f);
   unsigned char head[kSniff];
   const std::size_t n = std::fread(head, 1, kSniff, f);

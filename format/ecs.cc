@@ -42,7 +42,8 @@ class EcsFormat final : public Format {
     nsid_ = c.find("nsid"), server_id_ = c.find("server_id"), class_ = c.find("event_class");
     reasons_ = c.find("security_reasons"), technique_ = c.find("mitre_technique");
     tactic_ = c.find("mitre_tactic");
-    for (const char* name : {"edns", "zone", "prerequisites", "updates", "tsig", "tunnel", "malformed"})
+    for (const char* name : {"source", "dnstap", "edns", "zone", "prerequisites", "updates", "tsig",
+                             "tunnel", "malformed"})
       custom_.push_back(c.find(name));
     questions_ = c.find("questions"), authorities_ = c.find("authorities");
     additionals_ = c.find("additionals");

@@ -57,6 +57,10 @@ captures = [opts.sample] + sorted(glob.glob(os.path.join(opts.pcaps, "*.pcap")))
 require(len(captures) > 1, f"no captures in {opts.pcaps}")
 # And the crafted ones, for what the shared ones lack: EDNS options, mDNS, LLMNR, malformed.
 captures += [str(c.path) for c in crafted_captures.build(os.path.join(opts.workdir, "crafted"))]
+# And the servers' dnstap files, for the dnstap block.
+dnstap_files = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(opts.pcaps)), "dnstap", "*", "*.dnstap")))
+require(dnstap_files, "no dnstap files beside the shared pcaps")
+captures += dnstap_files
 
 
 def load_json(path):
