@@ -20,6 +20,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "capture/dnstap.pb-c.h"  // generated from capture/dnstap.proto
 #include "common/bounded_queue.h"
@@ -87,6 +88,43 @@ struct Stream {
     return fstrm_res_success;
   }
   static fstrm_res noop(void*) { return fstrm_res_success; }
+};
+
+// protobuf-c's unpack allocates every submessage and bytes field: from this arena instead, which
+// the next message reuses, so nothing is malloc'ed per message once it has grown (no Debian
+// library offers this; protobuf-c takes any allocator).
+class Arena {
+ public:
+  Arena() { allocator_ = {&Arena::alloc, &Arena::release, this}; }
+  ProtobufCAllocator* allocator() noexcept { return &allocator_; }
+  /// Forgets every allocation; a message that did not fit grows the block for the next ones.
+  void reset() {
+    if (overflow_ > 0) block_.resize(block_.size() + overflow_ * 2);
+    used_ = overflow_ = 0;
+    extra_.clear();
+  }
+
+ private:
+  static void* alloc(void* self, std::size_t n) {
+    auto& a = *static_cast<Arena*>(self);
+    n = (n + 15) & ~std::size_t{15};
+    if (a.used_ + n <= a.block_.size() * sizeof(Chunk)) {
+      void* p = reinterpret_cast<char*>(a.block_.data()) + a.used_;
+      a.used_ += n;
+      return p;
+    }
+    a.overflow_ += n / sizeof(Chunk) + 1;
+    return a.extra_.emplace_back(new Chunk[n / sizeof(Chunk) + 1]).get();
+  }
+  static void release(void*, void*) {}  // all at once, in reset()
+
+  struct alignas(16) Chunk {
+    unsigned char bytes[16];
+  };
+  ProtobufCAllocator allocator_;
+  std::vector<Chunk> block_ = std::vector<Chunk>(4096);  // 64 KiB
+  std::size_t used_ = 0, overflow_ = 0;                   // bytes; chunks
+  std::vector<std::unique_ptr<Chunk[]>> extra_;
 };
 
 using Reader = std::unique_ptr<fstrm_reader, void (*)(fstrm_reader*)>;
@@ -177,7 +215,8 @@ struct DnstapSource::Impl {
   std::atomic<bool> stopping{false};
 
   // Pipeline thread.
-  Dnstap__Dnstap* current = nullptr;
+  Arena arena;
+  Dnstap__Dnstap* current = nullptr;  // in the arena, valid until the next frame
   std::uint64_t received = 0;
   Counter bad_frames, not_message, no_dns;
   std::array<Counter, kTypes> by_type;
@@ -199,7 +238,6 @@ struct DnstapSource::Impl {
     for (const int fd : {unix_fd, tcp_fd, wake[0], wake[1]})
       if (fd >= 0) ::close(fd);
     if (!options.socket.empty()) ::unlink(options.socket.c_str());
-    if (current != nullptr) dnstap__dnstap__free_unpacked(current, nullptr);
   }
 
   void listen_unix() {
@@ -376,8 +414,9 @@ struct DnstapSource::Impl {
 
   // Unpacks one frame into `m`; false when it holds no dnstap Message (counted).
   bool unpack(std::string_view frame, Message& m) {
-    if (current != nullptr) dnstap__dnstap__free_unpacked(current, nullptr), current = nullptr;
-    current = dnstap__dnstap__unpack(nullptr, frame.size(), reinterpret_cast<const std::uint8_t*>(frame.data()));
+    arena.reset();
+    current = dnstap__dnstap__unpack(arena.allocator(), frame.size(),
+                                     reinterpret_cast<const std::uint8_t*>(frame.data()));
     if (current == nullptr) {
       bad_frames.add();
       return false;
