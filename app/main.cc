@@ -18,7 +18,8 @@ namespace {
 
 struct CommandLine {
   std::string config_file, interface, read_file, bpf, nsid, output_file, log_level;
-  std::string dnstap_socket, dnstap_listen;
+  std::string dnstap_socket, dnstap_listen, syslog_listen;
+  bool follow = false;
   bool to_stdout = false, check_config = false, print_config = false, no_promisc = false,
        bpf_given = false;
   std::string user, group, chroot, metrics_listen;
@@ -40,6 +41,12 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   auto& c = cfg.capture;
   if (!cl.interface.empty()) c.interface = cl.interface, c.file.clear();
   if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
+  if (cl.follow) cfg.dnsmasq.follow = true;
+  if (!cl.syslog_listen.empty()) {
+    cfg.source = "dnsmasq";
+    c.file.clear();
+    cfg.dnsmasq.syslog_listen = cl.syslog_listen;
+  }
   if (!cl.dnstap_socket.empty() || !cl.dnstap_listen.empty()) {
     cfg.source = "dnstap";
     c.file.clear();
@@ -75,6 +82,8 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   e["capture"]["source"] = cfg.source;
   e["capture"]["dnstap"]["socket"] = cfg.dnstap.socket;
   e["capture"]["dnstap"]["listen"] = cfg.dnstap.listen;
+  e["capture"]["dnsmasq"]["follow"] = cfg.dnsmasq.follow;
+  e["capture"]["dnsmasq"]["syslog_listen"] = cfg.dnsmasq.syslog_listen;
   e["capture"]["interface"] = c.interface;
   e["capture"]["file"] = c.file;
   e["capture"]["bpf"] = c.bpf;
@@ -166,8 +175,9 @@ int run(int argc, char** argv) {
                                "Capture live on this interface (any, lo, eth0, ...)")
       ->type_name("IF");
   auto* read = cli.add_option("-r,--read", cl.read_file,
-                              "Read a pcap, pcapng or dnstap (Frame Streams) file, recognised "
-                              "by its content, to its end; - reads stdin")
+                              "Read a pcap, pcapng, dnstap (Frame Streams) file or a dnsmasq log "
+                              "(its own file or syslog), recognised by its content, to its end; "
+                              "- reads stdin")
       ->excludes(iface)
       ->type_name("FILE");
   cli.add_option("--dnstap-socket", cl.dnstap_socket,
@@ -177,6 +187,16 @@ int run(int argc, char** argv) {
       ->excludes(read)
       ->type_name("PATH");
   cli.add_option("--dnstap-listen", cl.dnstap_listen, "Listen for dnstap over TCP at this address")
+      ->excludes(iface)
+      ->excludes(read)
+      ->type_name("ADDR:PORT");
+  cli.add_flag("--follow", cl.follow,
+               "With -r and a dnsmasq log: keep reading it as it grows, across rotation (rename, "
+               "or copy and truncate)")
+      ->needs(read);
+  cli.add_option("--syslog-listen", cl.syslog_listen,
+                 "Listen for dnsmasq's syslog messages (RFC 3164 or 5424) over UDP, as rsyslog "
+                 "forwards them")
       ->excludes(iface)
       ->excludes(read)
       ->type_name("ADDR:PORT");

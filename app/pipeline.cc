@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "app/live_stats.h"
+#include "decode/dnsmasq_event.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
@@ -58,10 +59,15 @@ bool Pipeline::run() noexcept {
     switch (next) {
       case capture::Source::Next::Packet:
       case capture::Source::Next::Message:
-        if (next == capture::Source::Next::Packet)
+      case capture::Source::Next::Log:
+        if (next == capture::Source::Next::Packet) {
           decoder_.decode(in.packet, event_, *this);
-        else
+        } else if (next == capture::Source::Next::Message) {
           decoder_.decode(in.message, event_, *this);
+        } else {
+          decode::fill_from_dnsmasq(*in.log, event_);
+          on_message(event_);
+        }
         // pcap_stats is a system call, the clock nearly one: now and then, not per packet.
         if ((++since_snapshot & 1023) == 0) {
           heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);

@@ -1,5 +1,6 @@
 #include "app/sources.h"
 
+#include "capture/dnsmasq_source.h"
 #include "capture/dnstap_source.h"
 #include "capture/pcap_source.h"
 #include "capture/wiretap_source.h"
@@ -38,11 +39,14 @@ std::unique_ptr<capture::Source> open_file(const config::Config& cfg) {
                 capture::file_kind_name(in.kind), filter_text(s->filter()));
       return s;
     }
-    case capture::FileKind::Text:
-      break;
+    case capture::FileKind::Text: {
+      auto s = std::make_unique<capture::DnsmasqSource>(std::move(in), c.file, cfg.dnsmasq);
+      log::info("capture", "Reading {} (dnsmasq log, {}).", name,
+                cfg.dnsmasq.follow ? "following it" : "to its end");
+      return s;
+    }
   }
-  throw std::runtime_error("cannot read " + name +
-                           ": it is neither a pcap, a pcapng nor a dnstap (Frame Streams) file");
+  throw std::runtime_error("cannot read " + name);
 }
 
 }  // namespace
@@ -50,6 +54,11 @@ std::unique_ptr<capture::Source> open_file(const config::Config& cfg) {
 std::unique_ptr<capture::Source> open_source(const config::Config& cfg) {
   const auto& c = cfg.capture;
   if (!c.file.empty()) return open_file(cfg);
+  if (cfg.source == "dnsmasq") {
+    auto s = std::make_unique<capture::DnsmasqSource>(cfg.dnsmasq);
+    log::info("capture", "Listening for dnsmasq's syslog on {}.", s->describe());
+    return s;
+  }
   if (cfg.source == "dnstap") {
     auto s = std::make_unique<capture::DnstapSource>(cfg.dnstap);
     log::info("capture", "Listening for dnstap on {}.", s->describe());

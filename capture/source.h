@@ -1,13 +1,15 @@
 #pragma once
-// A source delivers what it has: a link-layer frame (libpcap), or a DNS message with the
-// endpoints and times its writer knew (dnstap). Below the link layer the path is shared: both
-// reach the same message decoder.
+// A source delivers what it has: a link-layer frame (libpcap), a DNS message with the endpoints
+// and times its writer knew (dnstap), or a log event (dnsmasq). Below the link layer the path is
+// shared: frames and messages reach the same message decoder, and every event the same
+// enrichers, modes and formats.
 
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "capture/dnsmasq/joiner.h"
 #include "decode/dns_event.h"
 
 namespace stash53 {
@@ -35,10 +37,12 @@ struct Message {
   std::string_view identity, version, query_zone;
 };
 
-/// What next() delivered: `packet` for Next::Packet, `message` for Next::Message.
+/// What next() delivered: `packet` for Next::Packet, `message` for Next::Message, `log` for
+/// Next::Log (a joined dnsmasq log event, borrowed like the others).
 struct Input {
   Packet packet;
   Message message;
+  const dnsmasq::Event* log = nullptr;
 };
 
 struct SourceStats {
@@ -50,9 +54,9 @@ struct SourceStats {
 /// Polled by the pipeline thread only; stop() may be called from any thread.
 class Source {
  public:
-  enum class Next : std::uint8_t { Packet, Message, Idle, End, Error };
+  enum class Next : std::uint8_t { Packet, Message, Log, Idle, End, Error };
   virtual ~Source() = default;
-  /// Fills `in` and returns Packet or Message, or Idle (timeout, nothing captured), End (end of
+  /// Fills `in` and returns Packet, Message or Log, or Idle (timeout, nothing captured), End (end of
   /// input or stopped), Error (see error()). Never throws.
   [[nodiscard]] virtual Next next(Input& in) noexcept = 0;
   /// Starts the source's own threads, if it has any: called by the pipeline thread before its

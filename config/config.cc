@@ -29,12 +29,23 @@ void read_dnstap(OptionReader o, capture::DnstapOptions& d) {
   o.finish();
 }
 
+void read_dnsmasq(OptionReader o, capture::DnsmasqOptions& d) {
+  o.read("follow", d.follow, "true or false");
+  o.read("syslog_listen", d.syslog_listen, "ADDR:PORT");
+  if (!d.syslog_listen.empty() && d.syslog_listen.rfind(':') == std::string::npos)
+    o.fail("syslog_listen", "'" + d.syslog_listen + "' is not ADDR:PORT");
+  o.read("syslog_socket", d.syslog_socket, "a unix socket path");
+  o.read_range("query_timeout_ms", d.query_timeout_ms, 100, 600'000);
+  o.finish();
+}
+
 void read_capture(OptionReader o, Config& cfg) {
   capture::PcapOptions& c = cfg.capture;
-  o.read("source", cfg.source, "pcap or dnstap");
-  if (cfg.source != "pcap" && cfg.source != "dnstap")
-    o.fail("source", "unknown source '" + cfg.source + "' (known: pcap, dnstap)");
+  o.read("source", cfg.source, "pcap, dnstap or dnsmasq");
+  if (cfg.source != "pcap" && cfg.source != "dnstap" && cfg.source != "dnsmasq")
+    o.fail("source", "unknown source '" + cfg.source + "' (known: pcap, dnstap, dnsmasq)");
   read_dnstap(o.section("dnstap"), cfg.dnstap);
+  read_dnsmasq(o.section("dnsmasq"), cfg.dnsmasq);
   if (cfg.source == "dnstap" && cfg.dnstap.socket.empty() && cfg.dnstap.listen.empty())
     o.fail("source", "source dnstap needs dnstap.socket or dnstap.listen");
   bool& bpf_given = cfg.bpf_given;
@@ -49,6 +60,10 @@ void read_capture(OptionReader o, Config& cfg) {
   o.read_range("buffer_mb", c.buffer_mb, 1, 4096);
   o.read("promiscuous", c.promiscuous, "true or false");
   o.read("immediate", c.immediate, "true or false");
+  const auto& d = cfg.dnsmasq;
+  if (cfg.source == "dnsmasq" && d.syslog_listen.empty() && d.syslog_socket.empty())
+    o.fail("source", "source dnsmasq needs dnsmasq.syslog_listen or dnsmasq.syslog_socket (a "
+                     "log file is read with file:, followed with dnsmasq.follow)");
   o.finish();
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/privileges.h"
+#include "capture/dnsmasq_source.h"
 #include "capture/dnstap_source.h"
 #include "capture/pcap_source.h"
 #include "config/option_reader.h"
@@ -25,7 +26,8 @@ struct ComponentConfig {
 struct Config {
   capture::PcapOptions capture;   // capture.file also holds a dnstap file: its bytes tell
   capture::DnstapOptions dnstap;  // capture.dnstap, for source dnstap
-  std::string source = "pcap";    // capture.source: what is read live, pcap or dnstap
+  capture::DnsmasqOptions dnsmasq;  // capture.dnsmasq: following a log, or syslog listeners
+  std::string source = "pcap";    // capture.source: what is read live: pcap, dnstap or dnsmasq
   decode::DecodeOptions decode;
   std::vector<ComponentConfig> enrich;  // without the section: the registered defaults
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off

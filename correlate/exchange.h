@@ -13,6 +13,7 @@ enum class Status : std::uint8_t {
   Unanswered,   // a query whose response did not come within the timeout (or before shutdown)
   Unsolicited,  // a response to no query seen
   Multicast,    // an mDNS message: multicast traffic, paired with nothing
+  Logged,       // a dnsmasq log event: joined from its log lines already, or not DNS
 };
 [[nodiscard]] std::string_view status_name(Status s) noexcept;
 

@@ -32,6 +32,7 @@ std::string_view status_name(Status s) noexcept {
     case Status::Unanswered: return "unanswered";
     case Status::Unsolicited: return "unsolicited";
     case Status::Multicast: return "multicast";
+    case Status::Logged: return "logged";
   }
   return "?";
 }
@@ -85,6 +86,13 @@ TransactionTable::FlowKey TransactionTable::response_key(const decode::DnsEvent&
 void TransactionTable::observe(const decode::DnsEvent& ev, ExchangeSink& out) {
   now_ns_ = std::max(now_ns_, ev.ts_ns);
   expire_until(now_ns_, out);
+  if (ev.source == decode::EventSource::Dnsmasq) {  // nothing to pair: passed on, never held
+    logged_.add();
+    Exchange x;
+    x.query = &ev;
+    x.status = Status::Logged;
+    return out.on_exchange(x);
+  }
   if (ev.proto == decode::Proto::Mdns) {
     // Multicast questions and announcements, answered by many or by none (RFC 6762): no
     // exchange can be told from them, so none is invented.
@@ -243,6 +251,9 @@ void TransactionTable::register_metrics(MetricRegistry& r) const {
   r.add({"transactions", "", "evicted", {}, "queries emitted unanswered early: the table was full"},
         evicted_);
   r.add({"transactions", "", "multicast", {}, "mDNS messages, passed on unpaired"}, multicast_);
+  r.add({"transactions", "", "logged", {}, "dnsmasq log events, passed on as they are",
+         MetricType::Counter, true},
+        logged_);
   r.add({"transactions", "", "pending", {}, "queries held now", MetricType::Gauge},
         [this] { return entries_.load(std::memory_order_relaxed); });
   r.add({"transactions", "", "pending-bytes", {}, "their memory, estimated", MetricType::Gauge},

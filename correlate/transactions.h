@@ -90,7 +90,7 @@ class TransactionTable {
   std::uint64_t serial_ = 0;
   // Written by the pipeline thread only; atomic because the metrics read them.
   std::atomic<std::size_t> entries_{0}, bytes_{0};
-  Counter matched_, unanswered_, unsolicited_, retransmitted_, evicted_, multicast_;
+  Counter matched_, unanswered_, unsolicited_, retransmitted_, evicted_, multicast_, logged_;
 };
 
 }  // namespace stash53::correlate

@@ -9,6 +9,12 @@
 #include <string_view>
 #include <vector>
 
+namespace stash53::capture::dnsmasq {
+struct DnsQueryEvent;
+struct DhcpEvent;
+struct InfoEvent;
+}  // namespace stash53::capture::dnsmasq
+
 namespace stash53::decode {
 
 /// Why a message (or a packet) could not be decoded cleanly. Names are stable: they appear in
@@ -174,8 +180,8 @@ class FieldValues {
   std::vector<Value> values_;  // grows to the highest slot used, then keeps its size
 };
 
-/// Where an event came from: a captured frame, or a server's dnstap.
-enum class EventSource : std::uint8_t { Pcap, Dnstap };
+/// Where an event came from: a captured frame, a server's dnstap, or a dnsmasq log.
+enum class EventSource : std::uint8_t { Pcap, Dnstap, Dnsmasq };
 
 /// What a dnstap message (dnstap.proto, 2022 revision) says beside the DNS message: the
 /// server's own view. Enum values are dnstap.proto's.
@@ -207,10 +213,22 @@ struct Dnstap {
   return protocol < std::size(kNames) ? kNames[protocol] : kNames[0];
 }
 
+/// What an event must be reported as, whatever the alert's source (a DHCP NAK, a TXT query…).
+enum class Alert : std::uint8_t { None, DhcpNak, DhcpPoolExhausted, TxtQuery, AnyQuery, ServiceError };
+[[nodiscard]] std::string_view alert_name(Alert a) noexcept;
+
 struct DnsEvent {
   std::int64_t ts_ns = 0;  // capture time from the packet header, or the dnstap message's time
   EventSource source = EventSource::Pcap;
   Dnstap dnstap;  // source Dnstap only
+  // Source Dnsmasq: the joined log event, one of the three (a query with its answers, a DHCP
+  // message, a log line), valid while the event is handed on; never held (the transaction
+  // table passes such events through).
+  const capture::dnsmasq::DnsQueryEvent* dnsmasq_query = nullptr;
+  const capture::dnsmasq::DhcpEvent* dhcp = nullptr;
+  const capture::dnsmasq::InfoEvent* log_line = nullptr;
+  bool has_client = true;  // dnsmasq: false when the log names no client address
+  Alert alert = Alert::None;
   NetInfo net;
   DnsHeader hdr;
   Proto proto = Proto::Dns;
@@ -252,6 +270,11 @@ struct DnsEvent {
     ts_ns = 0;
     source = EventSource::Pcap;
     dnstap = {};
+    dnsmasq_query = nullptr;
+    dhcp = nullptr;
+    log_line = nullptr;
+    has_client = true;
+    alert = Alert::None;
     net = {};
     hdr = {};
     proto = Proto::Dns;

@@ -13,8 +13,10 @@ constexpr int kRank = event::rank::kEnrichment + 20;
 
 const event::ValueField kClass(
     "event_class", FieldType::String, kRank,
-    "`security` when a rule or heuristic of the `security` enricher fired, else `network`",
-    {"security", "network"});
+    "`security` when a rule or heuristic of the `security` enricher fired, else `network`; a "
+    "dnsmasq DHCP message or log line: `alert` when it raises one (see `alert`), else `dhcp` or "
+    "`log`",
+    {"security", "network", "alert", "dhcp", "log"});
 const event::ValueField kReasons(
     "security_reasons", FieldType::StringList, kRank,
     "why, as stable names: `txt-query`, `any-query` (the LogZilla rule), `long-qname`, "
@@ -38,6 +40,10 @@ class SecurityEnricher final : public Enricher {
         registered_(event::Catalogue::instance().find("registered_domain")) {}
 
   void enrich(decode::DnsEvent& ev) noexcept override {
+    if (ev.dhcp != nullptr || ev.log_line != nullptr) {  // not DNS: nothing to classify
+      kClass.set_text(ev, ev.alert != decode::Alert::None ? "alert" : ev.dhcp != nullptr ? "dhcp" : "log");
+      return misses_.add();
+    }
     SecurityInput in;
     in.has_question = ev.has_question;
     if (ev.has_question) in.qname = ev.view(ev.qname), in.qtype = ev.qtype;
@@ -57,6 +63,9 @@ class SecurityEnricher final : public Enricher {
       return misses_.add();
     }
     kClass.set_text(ev, "security");
+    // The LogZilla rule's TXT and ANY queries are also alerts (the seed's triggers).
+    if (v.reasons.test(SecurityReason::TxtQuery)) ev.alert = decode::Alert::TxtQuery;
+    else if (v.reasons.test(SecurityReason::AnyQuery)) ev.alert = decode::Alert::AnyQuery;
     v.reasons.for_each([&](SecurityReason r) { kReasons.add_item(ev, security_reason_name(r)); });
     kTechnique.set_text(ev, v.mitre_technique);
     kTactic.set_text(ev, v.mitre_tactic);

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "capture/dnsmasq/joiner.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
 
@@ -164,6 +165,11 @@ void write_edns(W& w, const DnsEvent& ev) {
 // (RFC 1035 §4.1.1 layout): id from 2 bytes, flags and codes from 4, then each count.
 bool has_id(const DnsEvent& ev) { return ev.hdr.size >= 2; }
 bool has_codes(const DnsEvent& ev) { return ev.hdr.size >= 4; }
+// A dnsmasq query has no header, but its answer lines tell the outcome.
+bool has_rcode(const DnsEvent& ev) {
+  return has_codes(ev) || (ev.dnsmasq_query != nullptr &&
+                           ev.dnsmasq_query->outcome != capture::dnsmasq::Outcome::None);
+}
 
 std::string_view proto_name(decode::Proto p) {
   return p == decode::Proto::Mdns ? "mdns" : p == decode::Proto::Llmnr ? "llmnr" : "dns";
@@ -178,29 +184,127 @@ bool has_update_sections(const DnsEvent& ev) { return has_sections(ev) && is_upd
 // A dnstap message may lack an address or port (Unbound 1.17 leaves out query_port over TCP):
 // then the event lacks it too. Odd dnstap types are queries, sent by the query side.
 bool dnstap_query_sent(const DnsEvent& ev) { return (ev.dnstap.type & 1) != 0; }
+// A dnsmasq log names the client of a query (with log-queries=extra), never the server.
+bool dnsmasq(const DnsEvent& ev) { return ev.source == decode::EventSource::Dnsmasq; }
 bool has_src_addr(const DnsEvent& ev) {
   const auto& t = ev.dnstap;
+  if (dnsmasq(ev)) return ev.has_client;
   return ev.source != decode::EventSource::Dnstap ||
          (dnstap_query_sent(ev) ? t.has_query_address : t.has_response_address);
 }
 bool has_dst_addr(const DnsEvent& ev) {
   const auto& t = ev.dnstap;
-  return ev.source != decode::EventSource::Dnstap ||
-         (dnstap_query_sent(ev) ? t.has_response_address : t.has_query_address);
+  return !dnsmasq(ev) && (ev.source != decode::EventSource::Dnstap ||
+                          (dnstap_query_sent(ev) ? t.has_response_address : t.has_query_address));
 }
 bool has_src_port(const DnsEvent& ev) {
   const auto& t = ev.dnstap;
+  if (dnsmasq(ev)) return ev.has_client && ev.net.sport != 0;
   return ev.source != decode::EventSource::Dnstap ||
          (dnstap_query_sent(ev) ? t.has_query_port : t.has_response_port);
 }
 bool has_dst_port(const DnsEvent& ev) {
   const auto& t = ev.dnstap;
-  return ev.source != decode::EventSource::Dnstap ||
-         (dnstap_query_sent(ev) ? t.has_response_port : t.has_query_port);
+  return !dnsmasq(ev) && (ev.source != decode::EventSource::Dnstap ||
+                          (dnstap_query_sent(ev) ? t.has_response_port : t.has_query_port));
 }
+bool has_family(const DnsEvent& ev) { return !dnsmasq(ev) || ev.has_client; }
 
 std::string_view source_name(decode::EventSource s) {
-  return s == decode::EventSource::Dnstap ? "dnstap" : "pcap";
+  return s == decode::EventSource::Dnstap ? "dnstap" : s == decode::EventSource::Dnsmasq ? "dnsmasq" : "pcap";
+}
+
+// --- dnsmasq's log events: what the log says, as it says it.
+namespace dm = capture::dnsmasq;
+
+void write_opt_text(W& w, std::string_view k, std::string_view v) {
+  if (v.empty()) return;
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  w.text(v);
+}
+
+void write_dnsmasq_query(W& w, const dm::DnsQueryEvent& q) {
+  w.StartObject();
+  if (q.pid >= 0) key<"pid">(w), w.Int64(q.pid);
+  write_opt_text(w, "host", q.host);
+  if (q.has_serial) key<"serial">(w), w.Uint(q.serial);
+  if (!q.has_query) key<"orphan">(w), w.Bool(true);
+  write_opt_text(w, "from", q.from);
+  if (q.source != "query") write_opt_text(w, "kind", q.source);
+  key<"upstreams">(w), w.StartArray();
+  for (const auto& u : q.upstreams) {
+    w.StartObject();
+    write_opt_text(w, "via", u.via);
+    write_opt_text(w, "server", u.server);
+    w.EndObject();
+  }
+  w.EndArray();
+  key<"answers">(w), w.StartArray();
+  for (const auto& a : q.answers) {
+    w.StartObject();
+    write_opt_text(w, "source", a.source);
+    write_opt_text(w, "name", a.name);
+    key<"kind">(w), w.plain(dm::answer_kind_name(a.kind));
+    write_opt_text(w, "value", a.value);
+    write_opt_text(w, "extra", a.extra);
+    w.EndObject();
+  }
+  w.EndArray();
+  write_opt_text(w, "outcome", dm::outcome_name(q.outcome));
+  write_opt_text(w, "answered_by", q.answered_by);
+  w.EndObject();
+}
+
+void write_dhcp(W& w, const dm::DhcpEvent& d) {
+  w.StartObject();
+  write_opt_text(w, "message_type", d.message_type);
+  if (d.has_xid) key<"xid">(w), w.Uint(d.xid);
+  if (d.pid >= 0) key<"pid">(w), w.Int64(d.pid);
+  write_opt_text(w, "host", d.host);
+  write_opt_text(w, "interface", d.iface);
+  write_opt_text(w, "ip", d.ip);
+  write_opt_text(w, "mac", d.mac);
+  write_opt_text(w, "duid", d.duid);
+  write_opt_text(w, "hostname", d.hostname);
+  write_opt_text(w, "reason", d.reason);
+  write_opt_text(w, "vendor_class", d.vendor_class);
+  write_opt_text(w, "user_class", d.user_class);
+  write_opt_text(w, "client_name", d.client_name);
+  write_opt_text(w, "available", d.available);
+  write_opt_text(w, "requested_options", d.requested_options);
+  write_opt_text(w, "tags", d.tags);
+  write_opt_text(w, "next_server", d.next_server);
+  if (d.broadcast) key<"broadcast">(w), w.Bool(true);
+  if (d.lease_time_s) key<"lease_time">(w), w.Uint(*d.lease_time_s);
+  write_opt_text(w, "lease_time_text", d.lease_time_text);
+  if (!d.sent.empty()) {
+    key<"sent">(w), w.StartArray();
+    for (const auto& o : d.sent) {
+      w.StartObject();
+      if (o.number >= 0) key<"option">(w), w.Int(o.number);
+      write_opt_text(w, "name", o.name);
+      write_opt_text(w, "value", o.value);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  if (!d.details.empty()) {
+    key<"details">(w), w.StartArray();
+    for (const auto& x : d.details) w.text(x);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+void write_log(W& w, const dm::InfoEvent& l) {
+  w.StartObject();
+  if (l.pid >= 0) key<"pid">(w), w.Int64(l.pid);
+  write_opt_text(w, "host", l.host);
+  write_opt_text(w, "tag", l.tag);
+  key<"format">(w), w.plain(dm::format_name(l.format));
+  if (l.severity >= 0) key<"severity">(w), w.Int(l.severity);
+  key<"text">(w), w.text(l.text);
+  w.EndObject();
 }
 
 void write_dnstap(W& w, const DnsEvent& ev, Ctx& c) {
@@ -257,8 +361,9 @@ void add_core_fields(Catalogue& cat) {
       "sequence number of the documents of this output stream (one per mode and format), from 1: a consumer sees gaps", {},
       STASH53_WRITE(if (!c.nested) key<"n">(w), w.Uint64(c.n)), nullptr);
   add("source", FieldType::String,
-      "where the event came from: `pcap` (a captured packet) or `dnstap` (the server's own copy)",
-      {"pcap", "dnstap"}, STASH53_WRITE(key<"source">(w); w.plain(source_name(ev.source))),
+      "where the event came from: `pcap` (a captured packet), `dnstap` (the server's own copy) "
+      "or `dnsmasq` (its log: a query with its answers, a DHCP message or a log line)",
+      {"pcap", "dnstap", "dnsmasq"}, STASH53_WRITE(key<"source">(w); w.plain(source_name(ev.source))),
       STASH53_TEXT(return text_of(out, source_name(ev.source))));
   add("s_addr", FieldType::String,
       "the packet's source address (dnstap: the message's sender, absent when the server left it out)", {},
@@ -276,15 +381,16 @@ void add_core_fields(Catalogue& cat) {
       STASH53_WRITE(if (has_dst_port(ev)) key<"d_port">(w), w.Uint(ev.net.dport)),
       STASH53_TEXT(return has_dst_port(ev) && uint_text(out, ev.net.dport)));
   add("ipv6", FieldType::Boolean, "true for IPv6", {"true", "false"},
-      STASH53_WRITE(key<"ipv6">(w); w.Bool(ev.net.ipv6)),
-      STASH53_TEXT(return text_of(out, ev.net.ipv6 ? "true" : "false")));
-  add("transport", FieldType::String, "`udp` or `tcp`", {"udp", "tcp"},
-      STASH53_WRITE(key<"transport">(w); w.plain(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")),
-      STASH53_TEXT(return text_of(out, ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")));
+      STASH53_WRITE(if (has_family(ev)) key<"ipv6">(w), w.Bool(ev.net.ipv6)),
+      STASH53_TEXT(return has_family(ev) && text_of(out, ev.net.ipv6 ? "true" : "false")));
+  add("transport", FieldType::String, "`udp` or `tcp` (not for dnsmasq logs)", {"udp", "tcp"},
+      STASH53_WRITE(if (!dnsmasq(ev)) key<"transport">(w), w.plain(ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")),
+      STASH53_TEXT(return !dnsmasq(ev) && text_of(out, ev.net.transport == decode::Transport::Tcp ? "tcp" : "udp")));
   add("proto", FieldType::String,
-      "`dns`, `mdns` (port 5353, RFC 6762) or `llmnr` (port 5355, RFC 4795), by port", {"dns", "mdns", "llmnr"},
-      STASH53_WRITE(key<"proto">(w); w.plain(proto_name(ev.proto))),
-      STASH53_TEXT(return text_of(out, proto_name(ev.proto))));
+      "`dns`, `mdns` (port 5353, RFC 6762) or `llmnr` (port 5355, RFC 4795), by port (not for dnsmasq logs)",
+      {"dns", "mdns", "llmnr"},
+      STASH53_WRITE(if (!dnsmasq(ev)) key<"proto">(w), w.plain(proto_name(ev.proto))),
+      STASH53_TEXT(return !dnsmasq(ev) && text_of(out, proto_name(ev.proto))));
   add("tunnel", FieldType::Object,
       "present when the packet came through a tunnel (cloud traffic mirroring): `type` (`vxlan`, "
       "`geneve`, `gre`, `erspan2`, `erspan3`, `ip-in-ip`, `ipv6-in-ip`; the outermost), `s_addr` "
@@ -308,6 +414,40 @@ void add_core_fields(Catalogue& cat) {
       "absent when the server left it out. `@timestamp` is the message's own time",
       {}, STASH53_WRITE(if (ev.source == decode::EventSource::Dnstap) key<"dnstap">(w), write_dnstap(w, ev, c)),
       nullptr);
+  add("alert", FieldType::String,
+      "present when the event is one an operator must be told of: `dhcp-nak`, "
+      "`dhcp-pool-exhausted` (dnsmasq: `no address available`), `service-error` (dnsmasq logged "
+      "at syslog severity 3 or worse), `txt-query`, `any-query` (the `security` enricher's "
+      "LogZilla rule, MITRE T1071.004)",
+      {"dhcp-nak", "dhcp-pool-exhausted", "service-error", "txt-query", "any-query"},
+      STASH53_WRITE(if (ev.alert != decode::Alert::None) key<"alert">(w), w.plain(decode::alert_name(ev.alert))),
+      STASH53_TEXT(return ev.alert != decode::Alert::None && text_of(out, decode::alert_name(ev.alert))));
+  add("dnsmasq", FieldType::Object,
+      "`source: dnsmasq`, a query: its log lines joined by (pid, serial): `pid`, `host` (syslog), "
+      "`serial`, `orphan` (answer lines whose query line was not seen), `from`, `kind` (`auth` "
+      "for authoritative queries), `upstreams` `[{via, server}]` (`forwarded`, "
+      "`dnssec-query[DS]`…), `answers` `[{source, name, kind, value, extra}]` as logged (source "
+      "`reply`, `cached`, `config`, `DHCP`, a hosts file…; kind `IPv4`, `IPv6`, `NXDOMAIN`, "
+      "`NODATA`, `NODATA-IPv4`, `NODATA-IPv6`, `type` (dnsmasq printed `<CNAME>`…), `rcode`, "
+      "`text`, `validation`, `duplicate`, `set`), `outcome` (`NOERROR`, `NXDOMAIN`, `NODATA`, …; also as `rcode`), "
+      "`answered_by`; `qname`, `qtype` and `s_addr`/`s_port` (the client, with "
+      "log-queries=extra) are set from them",
+      {}, STASH53_WRITE(if (ev.dnsmasq_query != nullptr) key<"dnsmasq">(w), write_dnsmasq_query(w, *ev.dnsmasq_query)),
+      nullptr);
+  add("dhcp", FieldType::Object,
+      "`source: dnsmasq`, a DHCP, DHCPv6 or router-advertisement message line with the "
+      "log-dhcp detail lines of its xid: `message_type` (`DHCPDISCOVER`, `DHCPACK`, "
+      "`DHCPSOLICIT`, `RTR-ADVERT`, …), `xid`, `pid`, `host`, `interface`, `ip`, `mac`, `duid`, "
+      "`hostname`, `reason` (`no address available`, `wrong network`, …), `vendor_class`, "
+      "`user_class`, `client_name`, `available`, `requested_options`, `tags`, `next_server`, "
+      "`broadcast`, `lease_time` (s) and `lease_time_text`, `sent` `[{option, name, value}]`, "
+      "`details` (other detail lines)",
+      {}, STASH53_WRITE(if (ev.dhcp != nullptr) key<"dhcp">(w), write_dhcp(w, *ev.dhcp)), nullptr);
+  add("log", FieldType::Object,
+      "`source: dnsmasq`, any other line: `pid`, `host`, `tag`, `format` (`info.started`, "
+      "`info.nameserver`, …, `unknown` for a line stash53 has no grammar for), `severity` "
+      "(syslog, when known), `text`",
+      {}, STASH53_WRITE(if (ev.log_line != nullptr) key<"log">(w), write_log(w, *ev.log_line)), nullptr);
   add("id", FieldType::Integer, "DNS message ID", {},
       STASH53_WRITE(if (has_id(ev)) key<"id">(w), w.Uint(ev.hdr.id)),
       STASH53_TEXT(return has_id(ev) && uint_text(out, ev.hdr.id)));
@@ -321,15 +461,16 @@ void add_core_fields(Catalogue& cat) {
       STASH53_TEXT(decode::MnemonicBuffer buf;
                    return has_codes(ev) && text_of(out, decode::opcode_name(ev.hdr.opcode, buf))));
   add("rcode", FieldType::String,
-      "name of the 12-bit rcode (header + EDNS extended bits): `NOERROR`, `NXDOMAIN`, `BADVERS`, …",
+      "name of the 12-bit rcode (header + EDNS extended bits): `NOERROR`, `NXDOMAIN`, `BADVERS`, "
+      "…; for a dnsmasq query, its logged outcome (NODATA is `NOERROR`)",
       {},
       STASH53_WRITE(decode::MnemonicBuffer buf;
-                    if (has_codes(ev)) key<"rcode">(w), w.plain(decode::rcode_name(ev.rcode(), buf))),
+                    if (has_rcode(ev)) key<"rcode">(w), w.plain(decode::rcode_name(ev.rcode(), buf))),
       STASH53_TEXT(decode::MnemonicBuffer buf;
-                   return has_codes(ev) && text_of(out, decode::rcode_name(ev.rcode(), buf))));
+                   return has_rcode(ev) && text_of(out, decode::rcode_name(ev.rcode(), buf))));
   add("error", FieldType::Boolean, "true when the rcode is not NOERROR", {"true", "false"},
-      STASH53_WRITE(if (has_codes(ev)) key<"error">(w), w.Bool(ev.rcode() != 0)),
-      STASH53_TEXT(return has_codes(ev) && text_of(out, ev.rcode() != 0 ? "true" : "false")));
+      STASH53_WRITE(if (has_rcode(ev)) key<"error">(w), w.Bool(ev.rcode() != 0)),
+      STASH53_TEXT(return has_rcode(ev) && text_of(out, ev.rcode() != 0 ? "true" : "false")));
   add("flags", FieldType::Object,
       "booleans `aa tc rd ra ad cd`; for LLMNR its own bits (RFC 4795 §2.1.1): `c` (conflict, "
       "where DNS has AA), `tc`, `t` (tentative, where DNS has RD)", {},

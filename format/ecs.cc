@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "capture/dnsmasq/joiner.h"
 #include "decode/mnemonics.h"
 #include "decode/text.h"
 #include "format/format.h"
@@ -42,8 +43,8 @@ class EcsFormat final : public Format {
     nsid_ = c.find("nsid"), server_id_ = c.find("server_id"), class_ = c.find("event_class");
     reasons_ = c.find("security_reasons"), technique_ = c.find("mitre_technique");
     tactic_ = c.find("mitre_tactic");
-    for (const char* name : {"source", "dnstap", "edns", "zone", "prerequisites", "updates", "tsig",
-                             "tunnel", "malformed"})
+    for (const char* name : {"source", "dnstap", "dnsmasq", "dhcp", "log", "alert", "edns", "zone",
+                             "prerequisites", "updates", "tsig", "tunnel", "malformed"})
       custom_.push_back(c.find(name));
     questions_ = c.find("questions"), authorities_ = c.find("authorities");
     additionals_ = c.find("additionals");
@@ -51,9 +52,13 @@ class EcsFormat final : public Format {
 
   void message(const DnsEvent& ev, Documents& out) override {
     auto& w = begin(ev, ev.ts_ns, out);
-    // A query goes from the client; a cut header (no QR bit) counts as one.
-    write_network(w, ev, ev.net.src, ev.net.sport, ev.net.dst, ev.net.dport, !ev.hdr.qr, out);
-    write_dns(w, ev.hdr.qr ? nullptr : &ev, ev.hdr.qr ? &ev : nullptr, out);
+    if (ev.source == decode::EventSource::Dnsmasq) {
+      write_log_event(w, ev, out);
+    } else {
+      // A query goes from the client; a cut header (no QR bit) counts as one.
+      write_network(w, ev, ev.net.src, ev.net.sport, ev.net.dst, ev.net.dport, !ev.hdr.qr, out);
+      write_dns(w, ev.hdr.qr ? nullptr : &ev, ev.hdr.qr ? &ev : nullptr, out);
+    }
     write_observer_threat(w, ev);
     key<"stash53">(w), w.StartObject();
     write_custom(w, ev, out);
@@ -67,11 +72,13 @@ class EcsFormat final : public Format {
     auto& w = begin(first, first.ts_ns, out, &x);
     // source and destination as the exchange runs: from the client to the server.
     const auto& n = first.net;
-    if (first.hdr.qr)
+    if (first.source == decode::EventSource::Dnsmasq)
+      write_log_event(w, first, out);
+    else if (first.hdr.qr)
       write_network(w, first, n.dst, n.dport, n.src, n.sport, true, out);
     else
       write_network(w, first, n.src, n.sport, n.dst, n.dport, true, out);
-    write_dns(w, x.query, x.response, out);
+    if (first.source != decode::EventSource::Dnsmasq) write_dns(w, x.query, x.response, out);
     write_observer_threat(w, x.primary());
     key<"stash53">(w), w.StartObject();
     key<"status">(w), w.plain(correlate::status_name(x.status));
@@ -102,10 +109,12 @@ class EcsFormat final : public Format {
     key<"@timestamp">(w), event::write_timestamp(w, ts_ns, ctx);
     key<"ecs">(w), w.StartObject(), key<"version">(w), w.plain(kEcsVersion), w.EndObject();
     key<"event">(w), w.StartObject();
-    const bool alert = has(class_, ev) && text(class_, ev) == "security";
+    const bool alert = (has(class_, ev) && text(class_, ev) == "security") || ev.alert != decode::Alert::None;
     key<"kind">(w), w.plain(alert ? "alert" : "event");
-    key<"category">(w), w.StartArray(), w.plain("network"), w.EndArray();
-    key<"type">(w), w.StartArray(), w.plain("protocol"), w.EndArray();
+    // A dnsmasq log line is about the process; a DHCP message, network but no protocol trace.
+    const bool line = ev.log_line != nullptr, info = line || ev.dhcp != nullptr;
+    key<"category">(w), w.StartArray(), w.plain(line ? "process" : "network"), w.EndArray();
+    key<"type">(w), w.StartArray(), w.plain(info ? "info" : "protocol"), w.EndArray();
     key<"dataset">(w), w.plain(x != nullptr ? "stash53.transaction" : "stash53.message");
     key<"sequence">(w), w.Uint64(ctx.n);
     if (x != nullptr) {
@@ -271,11 +280,41 @@ class EcsFormat final : public Format {
     }
   }
 
+  // A dnsmasq log event: the client it names (as source and client), the question, its outcome
+  // and the addresses it answered; the log's own details go under stash53.*.
+  void write_log_event(EventWriter& w, const DnsEvent& ev, Documents& out) {
+    auto& s = out.context().scratch;
+    if (ev.has_client && ev.dhcp == nullptr && ev.log_line == nullptr) {
+      key<"network">(w), w.StartObject();
+      key<"type">(w), w.plain(ev.net.ipv6 ? "ipv6" : "ipv4");
+      key<"protocol">(w), w.plain("dns");
+      w.EndObject();
+      endpoint<"source">(w, ev, ev.net.src, ev.net.sport, client_geo_, s);
+      endpoint<"client">(w, ev, ev.net.src, ev.net.sport, client_geo_, s);
+    }
+    const auto* q = ev.dnsmasq_query;
+    if (q == nullptr) return;
+    decode::MnemonicBuffer buf;
+    key<"dns">(w), w.StartObject();
+    const bool answered = q->outcome != capture::dnsmasq::Outcome::None;
+    key<"type">(w), w.plain(answered ? "answer" : "query");
+    if (answered) key<"response_code">(w), w.plain(decode::rcode_name(ev.rcode(), buf));
+    if (ev.has_question) write_question(w, ev, s);
+    bool any = false;
+    for (const auto& a : q->answers)
+      if (a.kind == capture::dnsmasq::AnswerKind::Ipv4 || a.kind == capture::dnsmasq::AnswerKind::Ipv6) {
+        if (!any) key<"resolved_ip">(w), w.StartArray(), any = true;
+        w.text(a.value);
+      }
+    if (any) w.EndArray();
+    w.EndObject();
+  }
+
   // What ECS has no field for, under stash53.*: the message's own details.
   void write_custom(EventWriter& w, const DnsEvent& ev, Documents& out) {
     const auto& cat = event::Catalogue::instance();
     auto& ctx = out.context();
-    key<"msg_type">(w), w.plain(ev.hdr.qr ? "response" : "query");
+    if (ev.source != decode::EventSource::Dnsmasq) key<"msg_type">(w), w.plain(ev.hdr.qr ? "response" : "query");
     // Each of these writes itself when the message has it (zone … updates: UPDATE only).
     for (const event::Field* f : custom_) f->write(w, ev, ctx);
     if (ev.questions.size() > 1) questions_->write(w, ev, ctx);  // ECS has one dns.question

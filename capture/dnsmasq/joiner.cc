@@ -434,6 +434,12 @@ void Joiner::expire(std::int64_t now_ns) {
   }
 }
 
+void Joiner::advance(std::int64_t now_ns) noexcept {
+  if (now_ns <= now_ns_) return;
+  now_ns_ = now_ns;
+  expire(now_ns);
+}
+
 void Joiner::flush() noexcept {
   while (!query_order_.empty()) {
     const auto [key, seq] = query_order_.front();

@@ -160,6 +160,11 @@ class Joiner {
   void feed(std::string_view line, std::int64_t arrival_ns = 0) noexcept;
   /// Completes everything held (end of input).
   void flush() noexcept;
+  /// Moves the log time on to `now_ns` (a quiet live log: the time since its last line, added
+  /// to that line's time), completing what timed out.
+  void advance(std::int64_t now_ns) noexcept;
+  /// The latest line time seen.
+  [[nodiscard]] std::int64_t log_time_ns() const noexcept { return now_ns_; }
 
   [[nodiscard]] const JoinerCounters& counters() const noexcept { return counters_; }
 

@@ -72,9 +72,13 @@ r = run(["--list-flags"])
 block = readme.split("<!-- flags: stash53 --list-flags -->\n", 1)[-1].split("<!-- /flags -->", 1)[0]
 check("the README's flag table is stash53 --list-flags", r.returncode == 0 and r.stdout.decode() == block,
       "regenerate it: stash53 --list-flags")
-snippets = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "dnstap", "*.conf")))
+deploy = os.path.join(os.path.dirname(__file__), "..", "..", "deploy")
+snippets = sorted(glob.glob(os.path.join(deploy, "dnstap", "*.conf")))
 check("the README shows every dnstap server snippet verbatim (live.dnstap runs them)",
       len(snippets) == 4 and all(open(f).read().rstrip() + "\n```" in readme for f in snippets))
+snippets = sorted(glob.glob(os.path.join(deploy, "dnsmasq", "*.conf")))
+check("the README shows the dnsmasq and rsyslog snippets verbatim",
+      len(snippets) == 2 and all(open(f).read().rstrip() + "\n```" in readme for f in snippets))
 
 example = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "stash53.example.yml")
 # As shipped, but with its log directory in the workdir (the unit's LogsDirectory= makes it).

@@ -61,6 +61,11 @@ captures += [str(c.path) for c in crafted_captures.build(os.path.join(opts.workd
 dnstap_files = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(opts.pcaps)), "dnstap", "*", "*.dnstap")))
 require(dnstap_files, "no dnstap files beside the shared pcaps")
 captures += dnstap_files
+# And dnsmasq's logs, for the dnsmasq, dhcp, log and alert fields.
+dnsmasq_dir = os.path.join(os.path.dirname(os.path.abspath(opts.pcaps)), "dnsmasq")
+dnsmasq_logs = [os.path.join(dnsmasq_dir, "dnsmasq.log")] + sorted(glob.glob(os.path.join(dnsmasq_dir, "syslog", "*")))
+require(all(os.path.exists(f) for f in dnsmasq_logs) and len(dnsmasq_logs) == 4, f"dnsmasq logs in {dnsmasq_dir}")
+captures += dnsmasq_logs
 
 
 def load_json(path):
