@@ -67,13 +67,23 @@ void Decoder::register_metrics(MetricRegistry& r) const {
     add(fragment_drop_name(static_cast<FragmentDrop>(d)), "fragmented datagrams given up",
         f.dropped[d], true);
   for (std::size_t e = 0; e < static_cast<std::size_t>(TcpEvent::kCount); ++e)
-    add(tcp_event_name(static_cast<TcpEvent>(e)), "TCP stream events",
+    add(tcp_event_name(static_cast<TcpEvent>(e)), tcp_event_help(static_cast<TcpEvent>(e)),
         tcp_.counter(static_cast<TcpEvent>(e)), true);
+  add("tcp-gap-expired", "TCP flows forgotten at the idle timeout with segments held for a gap",
+      tcp_.gaps_expired(), true);
   add("messages", "DNS messages decoded", counters_.messages, false);
   for (std::size_t m = 1; m < counters_.malformed.size(); ++m)
     r.add({"", "", "malformed", {{"reason", std::string(malformed_name(static_cast<Malformed>(m)))}},
            "messages that did not decode cleanly, by reason"},
           counters_.malformed[m]);
+}
+
+std::uint64_t Decoder::packets_with_reason() const noexcept {
+  std::uint64_t n = counters_.tcp_no_payload.get();
+  for (std::size_t k = 1; k < counters_.by_kind.size(); ++k) n += counters_.by_kind[k].get();
+  for (std::size_t e = 0; e < static_cast<std::size_t>(TcpEvent::kCount); ++e)
+    n += tcp_.count(static_cast<TcpEvent>(e));
+  return n;
 }
 
 void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink) noexcept {
@@ -85,13 +95,13 @@ void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink
   if (const auto k = parse_ip(pkt, dgram); k != PacketKind::Dns) return count(k);
   // Outer fragments are reassembled before their tunnel is stripped, inner ones after (keyed by
   // the inner addresses; dgram.net keeps the tunnel). decapsulate() bounds the nesting.
-  for (bool fragment_counted = false;;) {
+  for (;;) {
     if (dgram.fragment) {
-      if (!fragment_counted) count(PacketKind::IpFragment);  // once per packet, at any depth
-      fragment_counted = true;
       // Only datagrams to DNS ports matter, but only the first fragment shows the ports: hold
-      // every fragment, and let the port check see the whole datagram.
-      if (!fragments_.add(dgram, pkt.ts_ns)) return;
+      // every fragment, and let the port check see the whole datagram. The fragment that
+      // completes it is counted as the datagram is, so each packet has one outcome.
+      if (!fragments_.add(dgram, pkt.ts_ns)) return count(PacketKind::IpFragment);
+      dgram.cut = 0;  // a fragment's cut is a hole inside the datagram, not its end: unknown
       if (dgram.net.ipv6)
         if (const auto k = skip_ipv6_extensions(dgram); k != PacketKind::Dns) return count(k);
     }
@@ -101,7 +111,8 @@ void Decoder::decode(const capture::Packet& pkt, DnsEvent& ev, MessageSink& sink
   }
   Layers layers;
   const PacketKind kind = parse_transport(dgram, ports_, layers);
-  if (kind == PacketKind::Dns && layers.net.transport == Transport::Tcp && layers.payload.empty())
+  if (kind == PacketKind::Dns && layers.net.transport == Transport::Tcp && layers.payload.empty() &&
+      layers.tcp_cut == 0)  // data cut off entirely by the snaplen is data: the reassembler's
     counters_.tcp_no_payload.add();
   count(kind);
   if (kind != PacketKind::Dns) return;

@@ -37,7 +37,7 @@ struct DecodeOptions {
 struct DecodeCounters {
   Counter packets;
   std::array<Counter, static_cast<std::size_t>(PacketKind::kCount)> by_kind;  // per packet
-  Counter tcp_no_payload;  // SYN, ACK, FIN, RST without data
+  Counter tcp_no_payload;  // SYN, ACK, FIN, RST without data (none cut by the snaplen)
   Counter messages;
   std::array<Counter, static_cast<std::size_t>(Malformed::kCount)> malformed;  // per message
 };
@@ -57,6 +57,10 @@ class Decoder {
     return fragments_.counters();
   }
   [[nodiscard]] const TcpReassembler& tcp() const noexcept { return tcp_; }
+  /// The packets counted under a reason for yielding no message: the PacketKind counters but
+  /// dns, tcp-no-payload and the TcpEvent ones. Each packet either yields a message or is one of
+  /// these, so `packets` minus this is the packets that yielded messages.
+  [[nodiscard]] std::uint64_t packets_with_reason() const noexcept;
   /// Registers every counter above, in the order packets flow through them.
   void register_metrics(MetricRegistry& registry) const;
 

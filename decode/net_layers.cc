@@ -108,7 +108,8 @@ PacketKind strip_ipv4(Bytes& b, IpDatagram& d) noexcept {
   d.net.ipv6 = false;
   std::memcpy(d.net.src.bytes, b.data() + 12, 4);
   std::memcpy(d.net.dst.bytes, b.data() + 16, 4);
-  // Drop the link layer's padding; keep a snaplen-cut packet as it is.
+  // Drop the link layer's padding; keep a snaplen-cut packet as it is, noting what it lacks.
+  d.cut = total > b.size() ? static_cast<std::uint32_t>(total - b.size()) : 0;
   b = b.subspan(ihl, std::min(b.size(), total) - ihl);
   return PacketKind::Dns;
 }
@@ -172,7 +173,10 @@ PacketKind strip_ipv6(Bytes& b, IpDatagram& d) noexcept {
   std::memcpy(d.net.dst.bytes, b.data() + 24, 16);
   b = b.subspan(40);
   // A zero payload length means a jumbogram (RFC 2675): the captured bytes are all we know.
-  if (payload_len != 0) b = b.first(std::min(b.size(), payload_len));
+  if (payload_len != 0) {
+    d.cut = payload_len > b.size() ? static_cast<std::uint32_t>(payload_len - b.size()) : 0;
+    b = b.first(std::min(b.size(), payload_len));
+  }
   return walk_ipv6_extensions(next, b, d);
 }
 
@@ -348,6 +352,7 @@ PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& ou
   out.net = d.net;
   out.tcp_seq = 0;
   out.tcp_flags = 0;
+  out.tcp_cut = 0;
   if (d.proto == kIpProtoUdp) {
     if (b.size() < 8) return PacketKind::TruncatedFrame;
     out.net.transport = Transport::Udp;
@@ -368,6 +373,7 @@ PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& ou
     if (data_off < 20) return PacketKind::BadHeader;
     if (b.size() < data_off) return PacketKind::TruncatedFrame;
     b = b.subspan(data_off);
+    out.tcp_cut = d.cut;  // the headers are whole, so what is cut is data
   } else {
     return PacketKind::NotUdpTcp;
   }

@@ -61,6 +61,9 @@ struct IpDatagram {
   std::uint32_t frag_id = 0;
   std::uint32_t frag_offset = 0;  // bytes
   bool more_fragments = false;
+  // Bytes the IP length fields announce that the capture lacks (a snaplen cut); 0 if whole or
+  // unknown (a jumbogram, a reassembled datagram).
+  std::uint32_t cut = 0;
 };
 
 namespace tcp_flag {
@@ -72,6 +75,7 @@ struct Layers {
   std::span<const std::uint8_t> payload;  // UDP payload, or TCP segment data (maybe empty)
   std::uint32_t tcp_seq = 0;
   std::uint8_t tcp_flags = 0;
+  std::uint32_t tcp_cut = 0;  // segment data after `payload` that the capture lacks (snaplen)
 };
 
 /// Strips the link layer and the IP header(s) of `pkt`, up to the transport header or the

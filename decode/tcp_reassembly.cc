@@ -18,9 +18,30 @@ std::string_view tcp_event_name(TcpEvent e) noexcept {
     case TcpEvent::OutOfOrder: return "tcp-out-of-order";
     case TcpEvent::Gap: return "tcp-gap";
     case TcpEvent::FlowLimit: return "tcp-flow-limit";
+    case TcpEvent::Partial: return "tcp-partial";
+    case TcpEvent::Snaplen: return "tcp-snaplen";
+    case TcpEvent::RstData: return "tcp-rst-data";
     case TcpEvent::kCount: break;
   }
   return "unknown";
+}
+
+const char* tcp_event_help(TcpEvent e) noexcept {
+  switch (e) {
+    case TcpEvent::Midstream:
+      return "TCP segments skipped until one of whole messages shows where messages start";
+    case TcpEvent::Retransmitted: return "TCP segments of data seen before";
+    case TcpEvent::OutOfOrder: return "TCP segments held until the gap before them is filled";
+    case TcpEvent::Gap: return "TCP segments dropped, with their flow's data: a gap not filled";
+    case TcpEvent::FlowLimit: return "TCP segments dropped: no room for another flow";
+    case TcpEvent::Partial: return "TCP segments holding part of a message completed later";
+    case TcpEvent::Snaplen:
+      return "TCP segments whose data the snaplen lost: cut before a length, or the rest of a "
+             "message cut earlier";
+    case TcpEvent::RstData: return "TCP data on a RST, dropped with the connection";
+    case TcpEvent::kCount: break;
+  }
+  return "TCP segments";
 }
 
 bool TcpReassembler::Key::operator==(const Key& o) const noexcept {
@@ -58,7 +79,7 @@ void TcpReassembler::expire(std::int64_t now_ns) {
   for (auto it = flows_.begin(); it != flows_.end();) {
     auto next = std::next(it);
     if (now_ns - it->second.last_seen_ns > limits_.idle_timeout_ns) {
-      if (!it->second.later.empty()) note(TcpEvent::Gap);
+      if (!it->second.later.empty()) gaps_expired_.add();
       erase(it);
     }
     it = next;
@@ -68,8 +89,10 @@ void TcpReassembler::expire(std::int64_t now_ns) {
 TcpReassembler::Flow* TcpReassembler::flow_for(const Layers& seg, std::int64_t now_ns) {
   const Key key{seg.net.ipv6, seg.net.src, seg.net.dst, seg.net.sport, seg.net.dport};
   auto it = flows_.find(key);
+  const bool data = !seg.payload.empty() || seg.tcp_cut > 0;  // cut data is data too
   if (seg.tcp_flags & tcp_flag::Rst) {  // the connection is gone, and so is its partial data
     if (it != flows_.end()) erase(it);
+    if (data) note(TcpEvent::RstData);
     return nullptr;
   }
   if (seg.tcp_flags & tcp_flag::Syn) {
@@ -82,9 +105,9 @@ TcpReassembler::Flow* TcpReassembler::flow_for(const Layers& seg, std::int64_t n
     f.synced = true;
     f.next_seq = seg.tcp_seq + 1;  // the SYN takes one sequence number
     f.last_seen_ns = now_ns;
-    return seg.payload.empty() ? nullptr : &f;
+    return data ? &f : nullptr;
   }
-  if (seg.payload.empty()) {  // a bare ACK or FIN
+  if (!data) {  // a bare ACK or FIN
     if (it != flows_.end() && (seg.tcp_flags & tcp_flag::Fin)) close(it);
     return nullptr;
   }
@@ -114,12 +137,12 @@ bool frames_exactly(std::span<const std::uint8_t> data) {
 
 }  // namespace
 
-bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uint8_t> data) {
-  if (data.empty()) return false;
+bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uint8_t> data,
+                            std::uint32_t cut, std::uint32_t& hole) {
   if (!f.synced) {
     // Without the SYN, where messages start is unknown: rather than guess, wait for a segment
     // that is exactly whole messages (the common case: one query or answer per segment).
-    if (!frames_exactly(data)) {
+    if (cut > 0 || !frames_exactly(data)) {
       note(TcpEvent::Midstream);
       return false;
     }
@@ -127,6 +150,11 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
     f.next_seq = seq;
   }
   const std::int32_t d = seq_diff(seq, f.next_seq);
+  if (d > 0 && cut > 0) {
+    // Held, its hole would have to be placed when the gap fills: rare enough to drop instead.
+    note(TcpEvent::Snaplen);
+    return false;
+  }
   if (d > 0) {  // a gap before it: hold it
     if (f.stream.size() + f.later_bytes + data.size() > limits_.max_flow_bytes ||
         bytes_ + data.size() > limits_.max_bytes) {
@@ -152,11 +180,12 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
   // Skip what was seen already (retransmission, overlap). Unsigned 32-bit distance: -d
   // would overflow for a segment 2^31 bytes away.
   const std::size_t seen = f.next_seq - seq;
-  if (seen >= data.size()) {
-    note(TcpEvent::Retransmitted);
+  if (seen >= data.size() + cut) {
+    const bool rest = seq_diff(seq, f.rest_begin) >= 0 && seq_diff(seq, f.rest_end) < 0;
+    note(rest ? TcpEvent::Snaplen : TcpEvent::Retransmitted);
     return false;
   }
-  const auto fresh = data.subspan(seen);
+  const auto fresh = data.subspan(std::min(seen, data.size()));
   if (f.stream.size() + fresh.size() > limits_.max_flow_bytes ||
       bytes_ + fresh.size() > limits_.max_bytes) {
     note(TcpEvent::Gap);
@@ -166,7 +195,12 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
   bytes_ += fresh.size();
   f.next_seq += static_cast<std::uint32_t>(fresh.size());
   f.position += fresh.size();
-  // Held segments that now follow on.
+  hole = static_cast<std::uint32_t>(data.size() + cut - std::max(seen, data.size()));
+  if (hole == 0) follow_on(f);  // else after cut(): held segments lie beyond the hole
+  return true;
+}
+
+void TcpReassembler::follow_on(Flow& f) {
   for (auto it = f.later.begin(); it != f.later.end();) {
     if (it->first > f.position) break;
     const std::size_t overlap = std::min<std::uint64_t>(f.position - it->first, it->second.size());
@@ -177,7 +211,6 @@ bool TcpReassembler::accept(Flow& f, std::uint32_t seq, std::span<const std::uin
     f.later_bytes -= it->second.size();
     it = f.later.erase(it);
   }
-  return true;
 }
 
 }  // namespace stash53::decode

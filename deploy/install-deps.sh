@@ -10,7 +10,7 @@ tshark nsd knot-dnsutils tcpdump dnsperf python3 python3-scapy python3-zmq iprou
 libmaxmind-db-writer-perl mmdb-bin python3-cryptography curl ca-certificates
 redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev fstrm-bin
-bind9 bind9-dnsutils unbound knot knot-module-dnstap dnsdist dnsmasq-base rsyslog wireshark-common
+bind9 bind9-dnsutils unbound knot knot-module-dnstap dnsdist dnsmasq-base rsyslog busybox isc-dhcp-client wireshark-common
 golang-github-dnstap-golang-dnstap-cli"
 missing=""
 for p in $packages; do

@@ -630,6 +630,13 @@ sv name_of(const sv (&names)[N], Enum e) noexcept {
   return i < N ? names[i] : sv{};
 }
 
+// No dnsmasq message starts with a space, but a relay may add one: rsyslog's RFC 5424 forward
+// template writes "- -  msg" for a message it took from /dev/log as " msg".
+sv without_leading_spaces(sv m) {
+  while (!m.empty() && m.front() == ' ') m.remove_prefix(1);
+  return m;
+}
+
 }  // namespace
 
 std::string_view prefix_form_name(PrefixForm form) noexcept {
@@ -670,12 +677,12 @@ Line parse_line(std::string_view line, const LogClock& clock) noexcept {
     } else {
       return out;
     }
-    out.message = message;
+    out.message = without_leading_spaces(message);
     return out;
   }
   if (parse_bsd(s, clock, p, message)) {
     out.prefix = p;
-    out.message = message;
+    out.message = without_leading_spaces(message);
   }
   return out;
 }

@@ -13,7 +13,8 @@ traditional file, as RFC 3164 and as RFC 5424 lines), on -r FILE and on -r -:
   queries the security classification flags;
 - the three syslog forms give the same events (times aside: RFC 5424 has microseconds).
 And every mode and format runs on them. Then the live inputs: a log followed while it is
-written and rotated (rename, then copy and truncate), and syslog datagrams over UDP.
+written and rotated (rename, then copy and truncate), syslog datagrams over UDP, and dnstap
+with dnsmasq's syslog at once in one stash53.
 """
 import argparse
 import json
@@ -26,6 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import framestream  # noqa: E402
 from testlib import Failure, free_port, require  # noqa: E402
 
 FILES = {"dnsmasq.log": "file", "syslog/messages.traditional": "syslog",
@@ -230,6 +232,33 @@ def test_syslog_udp(stash53, dnsmasq_dir, workdir):
         print(f"ok   {f} over UDP: the same {len(events)} events as the file")
 
 
+def test_two_sources(stash53, dnsmasq_dir, workdir):
+    """dnstap and dnsmasq's syslog on one host, at once, in one stash53."""
+    dnstap_file = os.path.join(dnsmasq_dir, "..", "dnstap", "socket", "knot-auth.dnstap")
+    frames = framestream.file_frames(dnstap_file)
+    path = os.path.join(dnsmasq_dir, "syslog", "messages.rfc5424")
+    want, _ = run(stash53, ["-r", path])
+    port, sock = free_port(), os.path.join(workdir, "dnstap.sock")
+    s = Running(stash53, ["--dnstap-socket", sock, "--syslog-listen", f"127.0.0.1:{port}"], workdir)
+    s.wait_log("Listening for dnstap")
+    s.wait_log("Listening for dnsmasq's syslog")
+    w = framestream.Writer(sock)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        for i, line in enumerate(open(path, "rb")):
+            u.sendto(line.rstrip(b"\n"), ("127.0.0.1", port))
+            if i < len(frames):
+                w.send(frames[i:i + 1])
+            time.sleep(0.001)
+    require(w.finish(), "dnstap writer: no FINISH")
+    time.sleep(1)
+    events, _ = s.stop()
+    tap = [e for e in events if e["source"] == "dnstap"]
+    logs = [e for e in events if e["source"] == "dnsmasq"]
+    require(len(tap) == len(frames) and without_times(logs) == without_times(want),
+            f"two sources: {len(tap)} dnstap events of {len(frames)}, {len(logs)} dnsmasq of {len(want)}")
+    print(f"ok   dnstap and dnsmasq syslog at once: {len(tap)} + {len(logs)} events")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--stash53", required=True)
@@ -266,8 +295,23 @@ def main():
             require(len(docs) == want and f"output:{mode}/{fmt} documents={want}" in err,
                     f"{mode}/{fmt}: {len(docs)} documents")
         print("ok   every mode and format")
+        # Alerts are routed like any event: a filter on `alert`, a key template naming it.
+        conf, out = os.path.join(a.workdir, "alerts.yml"), os.path.join(a.workdir, "alerts.ndjson")
+        if os.path.exists(out):
+            os.unlink(out)
+        open(conf, "w").write(f"emitters:\n  - type: file\n    path: {out}\n"
+                              "    filter: {alert: [dhcp-nak, dhcp-pool-exhausted, service-error]}\n")
+        r = subprocess.run([a.stash53, "-c", conf, "-r", path, "--no-enrich", "geoip"], capture_output=True, timeout=60)
+        require(r.returncode == 0, f"alert filter: exit {r.returncode} {r.stderr.decode()[-500:]}")
+        alerts = [json.loads(l) for l in open(out)]
+        every, _ = run(a.stash53, ["-r", path])
+        want = [e for e in every if e.get("alert") in ("dhcp-nak", "dhcp-pool-exhausted", "service-error")]
+        require(len(alerts) == len(want) >= 3 and all(e["event_class"] == "alert" for e in alerts),
+                f"alert filter: {len(alerts)} of {len(want)}")
+        print(f"ok   a filter on alert passes the {len(alerts)} DHCP alerts")
         test_follow(a.stash53, a.dnsmasq, a.workdir)
         test_syslog_udp(a.stash53, a.dnsmasq, a.workdir)
+        test_two_sources(a.stash53, a.dnsmasq, a.workdir)
     except Failure as e:
         print(f"FAIL {e}")
         return 1

@@ -13,21 +13,42 @@ namespace {
 struct Collect final : MessageSink {
   std::vector<std::uint16_t> ids;
   std::vector<std::string> qnames;
+  std::vector<Malformed> malformed;
+  std::vector<std::size_t> answers;
   void on_message(DnsEvent& ev) noexcept override {
     ids.push_back(ev.hdr.id);
     qnames.emplace_back(ev.view(ev.qname));
+    malformed.push_back(ev.malformed);
+    answers.push_back(ev.answers.size());
   }
 };
 
-void feed(Decoder& d, const std::vector<std::uint8_t>& bytes, Collect& sink) {
+// Decodes `bytes` captured up to `caplen` (a snaplen cut), checking that the packet has one
+// outcome: it yields messages, or exactly one reason counter says why not.
+void feed(Decoder& d, const std::vector<std::uint8_t>& bytes, Collect& sink,
+          std::size_t caplen = SIZE_MAX) {
   stash53::capture::Packet pkt;
-  pkt.bytes = bytes;
+  pkt.bytes = std::span(bytes).first(std::min(caplen, bytes.size()));
   pkt.wire_len = static_cast<std::uint32_t>(bytes.size());
   pkt.dlt = DLT_RAW;
   pkt.ts_ns = 1'690'000'000'000'000'000;
   DnsEvent ev;
+  const auto messages = sink.ids.size();
+  const auto reasons = d.packets_with_reason();
   d.decode(pkt, ev, sink);
+  const bool yielded = sink.ids.size() > messages;
+  BOOST_TEST(d.packets_with_reason() - reasons == (yielded ? 0u : 1u));
 }
+
+// A response to `qname` with `n` A records of 16 bytes each after a 12 + name + 4 byte start.
+DnsBuilder::Bytes answer(std::uint16_t id, std::string_view qname, int n) {
+  DnsBuilder b;
+  b.header(id, 0x8180, 1, static_cast<std::uint16_t>(n)).question(qname, 1);
+  for (int i = 0; i < n; ++i) b.pointer(12).rr_fixed(1, 1, 60, 4).u8(192).u8(0).u8(2).u8(static_cast<std::uint8_t>(i));
+  return b.bytes();
+}
+
+std::uint32_t u32(std::size_t n) { return static_cast<std::uint32_t>(n); }
 
 DnsBuilder::Bytes query(std::uint16_t id, std::string_view qname) {
   return DnsBuilder().header(id, 0x0100, 1, 0).question(qname, 1).bytes();
@@ -169,6 +190,75 @@ BOOST_AUTO_TEST_CASE(counters_by_kind_and_reason) {
   BOOST_TEST(d.counters().malformed[static_cast<std::size_t>(Malformed::TruncatedHeader)].get() ==
              1u);
   BOOST_TEST(sink.ids.size() == 2u);  // the malformed one is emitted too, flagged
+}
+
+BOOST_AUTO_TEST_CASE(snaplen_cut_segment_yields_its_message_flagged_and_the_stream_resyncs) {
+  Decoder d({});
+  Collect sink;
+  const auto big = tcp_framed(answer(1, "big.example.", 20));      // 2 + 30 + 20 * 16 bytes
+  const auto next = tcp_framed(answer(2, "next.example.", 2));
+  const auto third = tcp_framed(answer(3, "third.example.", 1));
+  feed(d, tcp_packet({}, 53, 40000, 0, 0x02), sink);  // SYN: data starts at 1
+  // `big` in three segments of 100, 100 and the rest; the second is cut 40 bytes into its data.
+  feed(d, tcp_packet({big.begin(), big.begin() + 100}, 53, 40000, 1), sink);
+  BOOST_TEST(d.tcp().count(TcpEvent::Partial) == 1u);
+  feed(d, tcp_packet({big.begin() + 100, big.begin() + 200}, 53, 40000, 101), sink, 40 + 40);
+  BOOST_TEST_REQUIRE(sink.ids.size() == 1u);
+  BOOST_TEST(sink.qnames[0] == "big.example.");
+  BOOST_TEST((sink.malformed[0] == Malformed::TruncatedAnswer));
+  BOOST_TEST(sink.answers[0] == (140u - 2 - 30) / 16);  // the records before the cut
+  // The rest of `big` is skipped, and the stream goes on with the next message.
+  feed(d, tcp_packet({big.begin() + 200, big.end()}, 53, 40000, 201), sink);
+  BOOST_TEST(d.tcp().count(TcpEvent::Snaplen) == 1u);
+  BOOST_TEST(d.tcp().count(TcpEvent::Retransmitted) == 0u);
+  auto both = next;
+  both.insert(both.end(), third.begin(), third.end());
+  feed(d, tcp_packet(both, 53, 40000, 1 + u32(big.size())), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{1, 2, 3}));
+  BOOST_TEST((sink.malformed[1] == Malformed::None && sink.malformed[2] == Malformed::None));
+}
+
+BOOST_AUTO_TEST_CASE(snaplen_cut_that_hides_a_length_resyncs_at_whole_messages) {
+  Decoder d({});
+  Collect sink;
+  const auto a = tcp_framed(answer(1, "a.example.", 3)), b = tcp_framed(answer(2, "b.example.", 3));
+  const auto c = tcp_framed(answer(3, "c.example.", 1)), e = tcp_framed(answer(4, "e.example.", 1));
+  auto ab = a;
+  ab.insert(ab.end(), b.begin(), b.end());
+  feed(d, tcp_packet({}, 53, 40000, 0, 0x02), sink);
+  // Cut inside `a`: the hole holds b's length, so b is lost and where messages start with it.
+  feed(d, tcp_packet(ab, 53, 40000, 1), sink, 40 + a.size() - 5);
+  std::uint32_t seq = 1 + u32(ab.size());
+  // A segment cut before a length is all it has: counted, nothing emitted.
+  feed(d, tcp_packet(c, 53, 40000, seq), sink, 40 + 1);
+  BOOST_TEST(d.tcp().count(TcpEvent::Midstream) == 1u);  // not in step: skipped
+  seq += u32(c.size());
+  feed(d, tcp_packet(c, 53, 40000, seq), sink);          // whole messages: in step again
+  seq += u32(c.size());
+  feed(d, tcp_packet({e.begin(), e.begin() + 20}, 53, 40000, seq), sink);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{1, 3}));
+  BOOST_TEST((sink.malformed[0] == Malformed::TruncatedAnswer));
+  // All its data cut: not a bare ACK, and it ends e after its first 20 bytes.
+  feed(d, tcp_packet(std::vector<std::uint8_t>(6), 53, 40000, seq + 20), sink, 40);
+  BOOST_TEST(d.counters().tcp_no_payload.get() == 1u);  // the SYN only
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{1, 3, 4}));
+  BOOST_TEST((sink.malformed[2] == Malformed::TruncatedQuestion));
+}
+
+BOOST_AUTO_TEST_CASE(every_packet_has_one_outcome) {
+  // feed() checks each packet; here the cases with no message: control segments, a RST with
+  // data, a fragment held, and the fragment completing a datagram counted as the datagram.
+  Decoder d({});
+  Collect sink;
+  feed(d, tcp_packet({}, 53, 40000, 0, 0x02), sink);
+  feed(d, tcp_packet({1, 2, 3}, 53, 40000, 1, 0x14), sink);  // RST|ACK with data
+  BOOST_TEST(d.tcp().count(TcpEvent::RstData) == 1u);
+  const auto frags = ipv4_fragments(udp_packet(answer(9, "frag.example.", 40), false, 53, 40000), 256);
+  for (const auto& f : frags) feed(d, f, sink);
+  BOOST_TEST(d.counters().by_kind[static_cast<std::size_t>(PacketKind::IpFragment)].get() ==
+             frags.size() - 1);
+  BOOST_TEST(sink.ids == (std::vector<std::uint16_t>{9}));
+  BOOST_TEST(d.counters().packets.get() - d.packets_with_reason() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
