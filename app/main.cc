@@ -43,12 +43,14 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   if (!cl.read_file.empty()) c.file = cl.read_file, c.interface.clear();
   if (cl.follow) cfg.dnsmasq.follow = true;
   if (!cl.syslog_listen.empty()) {
-    cfg.source = "dnsmasq";
+    cfg.sources = {"dnsmasq"};
     c.file.clear();
     cfg.dnsmasq.syslog_listen = cl.syslog_listen;
   }
   if (!cl.dnstap_socket.empty() || !cl.dnstap_listen.empty()) {
-    cfg.source = "dnstap";
+    // With --syslog-listen too: both at once.
+    if (cl.syslog_listen.empty()) cfg.sources.clear();
+    cfg.sources.push_back("dnstap");
     c.file.clear();
     if (!cl.dnstap_socket.empty()) cfg.dnstap.socket = cl.dnstap_socket;
     if (!cl.dnstap_listen.empty()) cfg.dnstap.listen = cl.dnstap_listen;
@@ -79,7 +81,7 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     c.bpf_not_ethernet = config::default_live_filter(cfg.decode, false);
   }
   auto e = cfg.effective;
-  e["capture"]["source"] = cfg.source;
+  e["capture"]["source"] = cfg.sources;
   e["capture"]["dnstap"]["socket"] = cfg.dnstap.socket;
   e["capture"]["dnstap"]["listen"] = cfg.dnstap.listen;
   e["capture"]["dnsmasq"]["follow"] = cfg.dnsmasq.follow;

@@ -262,7 +262,7 @@ void Service::reload() {
 int Service::run() {
   try {
     cfg_ = options_.load();
-    if (cfg_.capture.interface.empty() && cfg_.capture.file.empty() && cfg_.source == "pcap")
+    if (cfg_.capture.interface.empty() && cfg_.capture.file.empty() && cfg_.reads("pcap"))
       throw config::ConfigError(
           "nothing to capture: give -i INTERFACE, -r FILE or --dnstap-socket PATH (or "
           "capture.interface, capture.file or capture.source: dnstap in the config)");

@@ -41,12 +41,17 @@ void read_dnsmasq(OptionReader o, capture::DnsmasqOptions& d) {
 
 void read_capture(OptionReader o, Config& cfg) {
   capture::PcapOptions& c = cfg.capture;
-  o.read("source", cfg.source, "pcap, dnstap or dnsmasq");
-  if (cfg.source != "pcap" && cfg.source != "dnstap" && cfg.source != "dnsmasq")
-    o.fail("source", "unknown source '" + cfg.source + "' (known: pcap, dnstap, dnsmasq)");
+  o.read_list("source", cfg.sources, "pcap, dnstap or dnsmasq, or a list of them");
+  std::set<std::string> seen;
+  for (const auto& s : cfg.sources) {
+    if (s != "pcap" && s != "dnstap" && s != "dnsmasq")
+      o.fail("source", "unknown source '" + s + "' (known: pcap, dnstap, dnsmasq)");
+    if (!seen.insert(s).second) o.fail("source", "'" + s + "' is listed twice");
+  }
+  if (cfg.sources.empty()) o.fail("source", "must name at least one source");
   read_dnstap(o.section("dnstap"), cfg.dnstap);
   read_dnsmasq(o.section("dnsmasq"), cfg.dnsmasq);
-  if (cfg.source == "dnstap" && cfg.dnstap.socket.empty() && cfg.dnstap.listen.empty())
+  if (cfg.reads("dnstap") && cfg.dnstap.socket.empty() && cfg.dnstap.listen.empty())
     o.fail("source", "source dnstap needs dnstap.socket or dnstap.listen");
   bool& bpf_given = cfg.bpf_given;
   o.read("interface", c.interface, "a network interface name");
@@ -61,7 +66,7 @@ void read_capture(OptionReader o, Config& cfg) {
   o.read("promiscuous", c.promiscuous, "true or false");
   o.read("immediate", c.immediate, "true or false");
   const auto& d = cfg.dnsmasq;
-  if (cfg.source == "dnsmasq" && d.syslog_listen.empty() && d.syslog_socket.empty())
+  if (cfg.reads("dnsmasq") && d.syslog_listen.empty() && d.syslog_socket.empty())
     o.fail("source", "source dnsmasq needs dnsmasq.syslog_listen or dnsmasq.syslog_socket (a "
                      "log file is read with file:, followed with dnsmasq.follow)");
   o.finish();

@@ -3,6 +3,7 @@
 // stats, log, privileges, metrics. Capture and
 // decode are read here; each enricher and emitter reads its own options when it is built.
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,11 @@ struct Config {
   capture::PcapOptions capture;   // capture.file also holds a dnstap file: its bytes tell
   capture::DnstapOptions dnstap;  // capture.dnstap, for source dnstap
   capture::DnsmasqOptions dnsmasq;  // capture.dnsmasq: following a log, or syslog listeners
-  std::string source = "pcap";    // capture.source: what is read live: pcap, dnstap or dnsmasq
+  // capture.source: what is read live, one or several at once: pcap, dnstap, dnsmasq.
+  std::vector<std::string> sources = {"pcap"};
+  [[nodiscard]] bool reads(std::string_view source) const {
+    return std::find(sources.begin(), sources.end(), source) != sources.end();
+  }
   decode::DecodeOptions decode;
   std::vector<ComponentConfig> enrich;  // without the section: the registered defaults
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off
