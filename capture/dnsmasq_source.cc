@@ -1,10 +1,8 @@
 #include "capture/dnsmasq_source.h"
 
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +13,7 @@
 #include <deque>
 #include <stdexcept>
 
+#include "capture/listen_socket.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -40,41 +39,6 @@ std::int32_t local_utc_offset_s() {
   std::tm tm{};
   localtime_r(&now, &tm);
   return static_cast<std::int32_t>(tm.tm_gmtoff);
-}
-
-int bind_udp(const std::string& spec) {
-  const auto colon = spec.rfind(':');
-  if (colon == std::string::npos) fail("syslog listen address '" + spec + "': expected ADDR:PORT");
-  std::string host = spec.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), spec.c_str() + colon + 1, &hints, &res); rc != 0)
-    fail("syslog listen address '" + spec + "': " + gai_strerror(rc));
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, freeaddrinfo);
-  const int fd = ::socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || ::bind(fd, res->ai_addr, res->ai_addrlen) < 0)
-    fail("cannot listen for syslog on " + spec + ": " + std::strerror(errno));
-  return fd;
-}
-
-int bind_unix_dgram(const std::string& path) {
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  if (path.size() >= sizeof sa.sun_path) fail("syslog socket path '" + path + "' is too long");
-  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  struct stat st{};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) fail("syslog socket '" + path + "' exists and is not a socket");
-    ::unlink(path.c_str());
-  }
-  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0)
-    fail("cannot listen for syslog on '" + path + "': " + std::strerror(errno));
-  (void)::chmod(path.c_str(), 0666);  // like /dev/log: any local program may log
-  return fd;
 }
 
 }  // namespace
@@ -248,8 +212,11 @@ DnsmasqSource::DnsmasqSource(const DnsmasqOptions& options)
     : impl_(std::make_unique<Impl>(options, wall_ns())) {
   if (options.syslog_listen.empty() && options.syslog_socket.empty())
     fail("dnsmasq: neither a syslog address nor a syslog socket was given");
-  if (!options.syslog_listen.empty()) impl_->udp_fd = bind_udp(options.syslog_listen);
-  if (!options.syslog_socket.empty()) impl_->unix_fd = bind_unix_dgram(options.syslog_socket);
+  if (!options.syslog_listen.empty()) impl_->udp_fd = bind_inet(options.syslog_listen, SOCK_DGRAM, "syslog");
+  if (!options.syslog_socket.empty()) {
+    impl_->unix_fd = bind_unix(options.syslog_socket, SOCK_DGRAM, "syslog");
+    (void)::chmod(options.syslog_socket.c_str(), 0666);  // like /dev/log: any local program may log
+  }
 }
 
 DnsmasqSource::~DnsmasqSource() = default;

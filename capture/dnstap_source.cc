@@ -4,11 +4,9 @@
 #include <fcntl.h>
 #include <fstrm.h>
 #include <grp.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -22,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture/listen_socket.h"
 #include "capture/dnstap.pb-c.h"  // generated from capture/dnstap.proto
 #include "common/bounded_queue.h"
 #include "common/log.h"
@@ -143,23 +142,6 @@ Reader make_reader(Stream& s, bool bidirectional) {
   return Reader(r, [](fstrm_reader* p) { fstrm_reader_destroy(&p); });
 }
 
-// "ADDR:PORT" or "[V6]:PORT".
-addrinfo* resolve_listen(const std::string& spec) {
-  const auto colon = spec.rfind(':');
-  if (colon == std::string::npos || colon + 1 == spec.size())
-    fail("dnstap listen address '" + spec + "': expected ADDR:PORT");
-  std::string host = spec.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), spec.c_str() + colon + 1, &hints, &res);
-      rc != 0)
-    fail("dnstap listen address '" + spec + "': " + gai_strerror(rc));
-  return res;
-}
-
 std::string peer_name(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
   std::uint16_t port = 0;
@@ -242,20 +224,7 @@ struct DnstapSource::Impl {
 
   void listen_unix() {
     const auto& path = options.socket;
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    if (path.size() >= sizeof sa.sun_path) fail("dnstap socket path '" + path + "' is too long");
-    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-    // A socket left by an earlier run is replaced; any other file is not.
-    struct stat st{};
-    if (::lstat(path.c_str(), &st) == 0) {
-      if (!S_ISSOCK(st.st_mode)) fail("dnstap socket '" + path + "' exists and is not a socket");
-      ::unlink(path.c_str());
-    }
-    unix_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (unix_fd < 0 || ::bind(unix_fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 ||
-        ::listen(unix_fd, 16) < 0)
-      fail("cannot listen on dnstap socket '" + path + "': " + errno_text());
+    unix_fd = bind_unix(path, SOCK_STREAM, "dnstap");
     if (::chmod(path.c_str(), options.socket_mode) < 0)
       fail("dnstap socket '" + path + "': chmod: " + errno_text());
     if (!options.socket_group.empty()) {
@@ -266,15 +235,7 @@ struct DnstapSource::Impl {
     }
   }
 
-  void listen_tcp() {
-    addrinfo* res = resolve_listen(options.listen);
-    std::unique_ptr<addrinfo, void (*)(addrinfo*)> guard(res, freeaddrinfo);
-    tcp_fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    if (tcp_fd >= 0) (void)::setsockopt(tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (tcp_fd < 0 || ::bind(tcp_fd, res->ai_addr, res->ai_addrlen) < 0 || ::listen(tcp_fd, 16) < 0)
-      fail("cannot listen for dnstap on " + options.listen + ": " + errno_text());
-  }
+  void listen_tcp() { tcp_fd = bind_inet(options.listen, SOCK_STREAM, "dnstap"); }
 
   void accept_loop() {
     set_thread_name("s53/tap-accept");

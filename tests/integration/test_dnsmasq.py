@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import framestream  # noqa: E402
-from testlib import Failure, free_port, require  # noqa: E402
+from testlib import Background, Failure, free_port, require  # noqa: E402
 
 FILES = {"dnsmasq.log": "file", "syslog/messages.traditional": "syslog",
          "syslog/messages.rfc3164": "syslog", "syslog/messages.rfc5424": "syslog"}
@@ -143,34 +142,6 @@ def without_times(events):
     return sorted(out)
 
 
-class Running:
-    """stash53 in the background, writing events to a file; stopped by SIGTERM."""
-
-    def __init__(self, stash53, args, workdir):
-        self.out = os.path.join(workdir, "events.ndjson")
-        if os.path.exists(self.out):  # -o appends
-            os.unlink(self.out)
-        self.err = open(os.path.join(workdir, "stderr.txt"), "w+")
-        self.proc = subprocess.Popen([stash53, *args, "-o", self.out, "--no-enrich", "geoip",
-                                      "--allow-root"], stderr=self.err)
-
-    def log(self):
-        self.err.seek(0)
-        return self.err.read()
-
-    def wait_log(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            require(time.monotonic() < deadline and self.proc.poll() is None, f"no '{text}' in:\n{self.log()[-1500:]}")
-            time.sleep(0.05)
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        require(rc == 0, f"exit {rc}:\n{self.log()[-1500:]}")
-        return [json.loads(l) for l in open(self.out)], self.log()
-
-
 def test_follow(stash53, dnsmasq_dir, workdir):
     """A log written line by line, rotated by rename and then by copy and truncate while
     stash53 follows it: the same events as reading the whole file, no line lost or doubled."""
@@ -179,7 +150,7 @@ def test_follow(stash53, dnsmasq_dir, workdir):
     lines = open(src).readlines()
     log = os.path.join(workdir, "follow.log")
     open(log, "w").close()
-    s = Running(stash53, ["-r", log, "--follow"], workdir)
+    s = Background(stash53, ["-r", log, "--follow"], workdir)
     s.wait_log("following it")
     third = len(lines) // 3
     with open(log, "a") as f:
@@ -219,7 +190,7 @@ def test_syslog_udp(stash53, dnsmasq_dir, workdir):
         path = os.path.join(dnsmasq_dir, "syslog", f)
         want, _ = run(stash53, ["-r", path])
         port = free_port()
-        s = Running(stash53, ["--syslog-listen", f"127.0.0.1:{port}"], workdir)
+        s = Background(stash53, ["--syslog-listen", f"127.0.0.1:{port}"], workdir)
         s.wait_log("Listening for dnsmasq's syslog")
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
             for line in open(path, "rb"):
@@ -239,7 +210,7 @@ def test_two_sources(stash53, dnsmasq_dir, workdir):
     path = os.path.join(dnsmasq_dir, "syslog", "messages.rfc5424")
     want, _ = run(stash53, ["-r", path])
     port, sock = free_port(), os.path.join(workdir, "dnstap.sock")
-    s = Running(stash53, ["--dnstap-socket", sock, "--syslog-listen", f"127.0.0.1:{port}"], workdir)
+    s = Background(stash53, ["--dnstap-socket", sock, "--syslog-listen", f"127.0.0.1:{port}"], workdir)
     s.wait_log("Listening for dnstap")
     s.wait_log("Listening for dnsmasq's syslog")
     w = framestream.Writer(sock)
@@ -315,6 +286,8 @@ def main():
     except Failure as e:
         print(f"FAIL {e}")
         return 1
+    finally:
+        Background.stop_all()
     print("PASS")
     return 0
 

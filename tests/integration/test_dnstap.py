@@ -19,14 +19,13 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import framestream  # noqa: E402
-from testlib import Failure, free_port, require  # noqa: E402
+from testlib import Background, Failure, free_port, require  # noqa: E402
 
 SIMPLE_TYPES = {"A", "AAAA", "NS", "CNAME", "PTR", "MX", "SOA", "TXT", "SRV"}
 # Fields of an event that describe the DNS message itself, not where or when it was seen.
@@ -198,38 +197,6 @@ def test_crosscheck(stash53, dnstap_dir):
 
 # ------------------------------------------------------------------ live writers
 
-RUNNING = []  # listeners to stop if a check fails
-
-
-class Listener:
-    def __init__(self, stash53, args, workdir):
-        self.out = os.path.join(workdir, "events.ndjson")
-        if os.path.exists(self.out):
-            os.unlink(self.out)
-        self.err = open(os.path.join(workdir, "stderr.txt"), "w+")
-        self.proc = subprocess.Popen([stash53, *args, "-o", self.out, "--no-enrich", "geoip",
-                                      "--allow-root"], stderr=self.err)
-        RUNNING.append(self.proc)
-
-    def wait_log(self, text, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.err.seek(0)
-            if text in self.err.read():
-                return
-            require(self.proc.poll() is None, "stash53 exited:\n" + open(self.err.name).read()[-2000:])
-            time.sleep(0.05)
-        raise Failure(f"no '{text}' in stash53's log")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        self.err.seek(0)
-        log = self.err.read()
-        require(rc == 0, f"stash53 exit {rc}:\n{log[-2000:]}")
-        return [json.loads(l) for l in open(self.out)], log
-
-
 def stats(log):
     lines = [l for l in log.splitlines() if "component=stats" in l]
     require(lines, "no stats line")
@@ -241,7 +208,7 @@ def test_socket(stash53, dnstap_dir, workdir):
     bind = framestream.file_frames(os.path.join(dnstap_dir, "socket", "bind.dnstap"))
     unbound = framestream.file_frames(os.path.join(dnstap_dir, "socket", "unbound.dnstap"))
     knot = framestream.file_frames(os.path.join(dnstap_dir, "socket", "knot-auth.dnstap"))
-    s = Listener(stash53, ["--dnstap-socket", sock], workdir)
+    s = Background(stash53, ["--dnstap-socket", sock], workdir)
     s.wait_log("Listening for dnstap")
     require(oct(os.stat(sock).st_mode & 0o777) == "0o660", "socket mode is not 0660")
     a, b, cut = (framestream.Writer(sock) for _ in range(3))
@@ -286,7 +253,7 @@ def test_socket(stash53, dnstap_dir, workdir):
     print(f"unix socket: 5 writers at once, {len(events)} messages; {re.search(r'closed=[^)]*[)]', line).group(0)}")
 
     port = free_port()
-    s = Listener(stash53, ["--dnstap-listen", f"127.0.0.1:{port}"], workdir)
+    s = Background(stash53, ["--dnstap-listen", f"127.0.0.1:{port}"], workdir)
     s.wait_log("Listening for dnstap")
     w = framestream.Writer(("127.0.0.1", port))
     w.send(knot)
@@ -313,10 +280,7 @@ def main():
         print(f"FAIL: {e}")
         return 1
     finally:
-        for p in RUNNING:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+        Background.stop_all()
     print("PASS")
     return 0
 

@@ -1,5 +1,6 @@
 """What the integration tests share: failing with a message, free loopback ports, and the
 real servers (redis-server, mosquitto) they start and stop by PID."""
+import json
 import os
 import re
 import signal
@@ -207,3 +208,43 @@ def stop_sub(sub, out_path, expect_lines, settle=10):
     sub.wait(5)
     with open(out_path, "rb") as f:
         return [l for l in f.read().split(b"\n") if l and not l.endswith(b" probe")]
+
+
+class Background:
+    """stash53 running in the background, writing its events to a file (-o); stop() sends
+    SIGTERM and returns the events and the log. Every instance is killed by stop_all() if a
+    check fails first."""
+    running = []
+
+    def __init__(self, stash53, args, workdir):
+        self.out = os.path.join(workdir, "events.ndjson")
+        if os.path.exists(self.out):  # -o appends
+            os.unlink(self.out)
+        self.err = open(os.path.join(workdir, "stderr.txt"), "w+")
+        self.proc = subprocess.Popen([stash53, *args, "-o", self.out, "--no-enrich", "geoip",
+                                      "--allow-root"], stderr=self.err)
+        Background.running.append(self.proc)
+
+    def log(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def wait_log(self, text, timeout=10):
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            require(self.proc.poll() is None, "stash53 exited:\n" + self.log()[-2000:])
+            require(time.monotonic() < deadline, f"no '{text}' in stash53's log:\n{self.log()[-1500:]}")
+            time.sleep(0.05)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=30)
+        require(rc == 0, f"stash53 exit {rc}:\n{self.log()[-2000:]}")
+        return [json.loads(l) for l in open(self.out)], self.log()
+
+    @staticmethod
+    def stop_all():
+        for p in Background.running:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
