@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +24,7 @@
 #include "app/pipeline.h"
 #include "app/privileges.h"
 #include "app/status_server.h"
+#include "capture/listen_socket.h"
 #include "capture/pcap_source.h"
 #include "common/log.h"
 
@@ -427,6 +429,32 @@ std::vector<std::string> environment_problems(const config::Config& cfg, Compone
   }
   if (!cfg.metrics_listen.empty())
     if (auto why = StatusServer::check(cfg.metrics_listen); !why.empty()) problems.push_back(why);
+  if (c.file.empty()) {
+    // The listeners: an address is bound and let go; a socket's directory must take it (a
+    // socket there may be a running instance's, so it is left alone).
+    const auto try_bind = [&](const std::string& key, const std::string& spec, int type) {
+      try {
+        ::close(capture::bind_inet(spec, type, type == SOCK_DGRAM ? "syslog" : "dnstap"));
+      } catch (const std::exception& e) {
+        problems.push_back(key + ": " + e.what());
+      }
+    };
+    const auto dir_takes = [&](const std::string& key, const std::string& path) {
+      const auto slash = path.rfind('/');
+      const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+      if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        problems.push_back(key + ": cannot create " + path + ": " + dir + ": " + std::strerror(errno));
+    };
+    if (cfg.reads("dnstap")) {
+      if (!cfg.dnstap.listen.empty()) try_bind("capture.dnstap.listen", cfg.dnstap.listen, SOCK_STREAM);
+      if (!cfg.dnstap.socket.empty()) dir_takes("capture.dnstap.socket", cfg.dnstap.socket);
+    }
+    if (cfg.reads("dnsmasq")) {
+      if (!cfg.dnsmasq.syslog_listen.empty())
+        try_bind("capture.dnsmasq.syslog_listen", cfg.dnsmasq.syslog_listen, SOCK_DGRAM);
+      if (!cfg.dnsmasq.syslog_socket.empty()) dir_takes("capture.dnsmasq.syslog_socket", cfg.dnsmasq.syslog_socket);
+    }
+  }
   if (!cfg.privileges.user.empty() && ::getpwnam(cfg.privileges.user.c_str()) == nullptr)
     problems.push_back("privileges.user: no user named '" + cfg.privileges.user + "'");
   return problems;

@@ -280,6 +280,14 @@ def main():
         require(len(alerts) == len(want) >= 3 and all(e["event_class"] == "alert" for e in alerts),
                 f"alert filter: {len(alerts)} of {len(want)}")
         print(f"ok   a filter on alert passes the {len(alerts)} DHCP alerts")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            port = taken.getsockname()[1]
+            r = subprocess.run([a.stash53, "--syslog-listen", f"127.0.0.1:{port}", "--check-config"],
+                               capture_output=True, text=True, timeout=30)
+            require(r.returncode == 1 and "capture.dnsmasq.syslog_listen" in r.stderr and "in use" in r.stderr,
+                    f"--check-config with a taken syslog port: exit {r.returncode} {r.stderr[-300:]}")
+        print("ok   --check-config names a taken syslog port")
         test_follow(a.stash53, a.dnsmasq, a.workdir)
         test_syslog_udp(a.stash53, a.dnsmasq, a.workdir)
         test_two_sources(a.stash53, a.dnsmasq, a.workdir)
