@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -20,8 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "capture/dnstap_message.h"
 #include "capture/listen_socket.h"
-#include "capture/dnstap.pb-c.h"  // generated from capture/dnstap.proto
 #include "common/bounded_queue.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -31,17 +30,10 @@ namespace stash53::capture {
 namespace {
 
 constexpr char kContentType[] = "protobuf:dnstap.Dnstap";
-constexpr std::size_t kTypes = 15;  // dnstap.proto Message.Type 1..14, 0 for anything else
 
 std::string errno_text() { return std::strerror(errno); }
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A byte stream for libfstrm's reader: a stdio stream (a file, standard input) or a connected
 // socket, which also gets a write method and so the bidirectional handshake.
@@ -89,43 +81,6 @@ struct Stream {
   static fstrm_res noop(void*) { return fstrm_res_success; }
 };
 
-// protobuf-c's unpack allocates every submessage and bytes field: from this arena instead, which
-// the next message reuses, so nothing is malloc'ed per message once it has grown (no Debian
-// library offers this; protobuf-c takes any allocator).
-class Arena {
- public:
-  Arena() { allocator_ = {&Arena::alloc, &Arena::release, this}; }
-  ProtobufCAllocator* allocator() noexcept { return &allocator_; }
-  /// Forgets every allocation; a message that did not fit grows the block for the next ones.
-  void reset() {
-    if (overflow_ > 0) block_.resize(block_.size() + overflow_ * 2);
-    used_ = overflow_ = 0;
-    extra_.clear();
-  }
-
- private:
-  static void* alloc(void* self, std::size_t n) {
-    auto& a = *static_cast<Arena*>(self);
-    n = (n + 15) & ~std::size_t{15};
-    if (a.used_ + n <= a.block_.size() * sizeof(Chunk)) {
-      void* p = reinterpret_cast<char*>(a.block_.data()) + a.used_;
-      a.used_ += n;
-      return p;
-    }
-    a.overflow_ += n / sizeof(Chunk) + 1;
-    return a.extra_.emplace_back(new Chunk[n / sizeof(Chunk) + 1]).get();
-  }
-  static void release(void*, void*) {}  // all at once, in reset()
-
-  struct alignas(16) Chunk {
-    unsigned char bytes[16];
-  };
-  ProtobufCAllocator allocator_;
-  std::vector<Chunk> block_ = std::vector<Chunk>(4096);  // 64 KiB
-  std::size_t used_ = 0, overflow_ = 0;                   // bytes; chunks
-  std::vector<std::unique_ptr<Chunk[]>> extra_;
-};
-
 using Reader = std::unique_ptr<fstrm_reader, void (*)(fstrm_reader*)>;
 
 // The reader owns the rdwr; the Stream must outlive both.
@@ -155,12 +110,6 @@ std::string peer_name(const sockaddr_storage& ss) {
     port = ntohs(a.sin6_port);
   }
   return std::string(host) + ":" + std::to_string(port);
-}
-
-bool copy_address(const ProtobufCBinaryData& b, bool has, decode::IpAddress& out, bool ipv6) {
-  if (!has || b.len != (ipv6 ? 16u : 4u)) return false;
-  std::memcpy(out.bytes, b.data, b.len);
-  return true;
 }
 
 }  // namespace
@@ -197,11 +146,8 @@ struct DnstapSource::Impl {
   std::atomic<bool> stopping{false};
 
   // Pipeline thread.
-  Arena arena;
-  Dnstap__Dnstap* current = nullptr;  // in the arena, valid until the next frame
+  DnstapUnpacker unpacker;
   std::uint64_t received = 0;
-  Counter bad_frames, not_message, no_dns;
-  std::array<Counter, kTypes> by_type;
   std::string error;
 
   ~Impl() {
@@ -372,75 +318,6 @@ struct DnstapSource::Impl {
     frame = batch[batch_pos++].json;
     return true;
   }
-
-  // Unpacks one frame into `m`; false when it holds no dnstap Message (counted).
-  bool unpack(std::string_view frame, Message& m) {
-    arena.reset();
-    current = dnstap__dnstap__unpack(arena.allocator(), frame.size(),
-                                     reinterpret_cast<const std::uint8_t*>(frame.data()));
-    if (current == nullptr) {
-      bad_frames.add();
-      return false;
-    }
-    const Dnstap__Message* msg = current->message;
-    if (current->type != DNSTAP__DNSTAP__TYPE__MESSAGE || msg == nullptr) {
-      not_message.add();
-      return false;
-    }
-    auto& t = m.dnstap;
-    t = {};
-    t.type = msg->type >= 1 && msg->type < static_cast<int>(kTypes) ? static_cast<std::uint8_t>(msg->type) : 0;
-    by_type[t.type].add();
-    if (msg->has_socket_protocol && msg->socket_protocol > 0 && msg->socket_protocol < 256)
-      t.protocol = static_cast<std::uint8_t>(msg->socket_protocol);
-    t.ipv6 = msg->has_socket_family ? msg->socket_family == DNSTAP__SOCKET_FAMILY__INET6
-                                    : (msg->has_query_address && msg->query_address.len == 16) ||
-                                          (msg->has_response_address && msg->response_address.len == 16);
-    t.has_query_address = copy_address(msg->query_address, msg->has_query_address, t.query_address, t.ipv6);
-    t.has_response_address =
-        copy_address(msg->response_address, msg->has_response_address, t.response_address, t.ipv6);
-    // Port 0 is no port (Unbound 1.17 sends it for its own TCP queries): absent.
-    t.has_query_port = msg->has_query_port && msg->query_port > 0 && msg->query_port <= 65535;
-    t.has_response_port = msg->has_response_port && msg->response_port > 0 && msg->response_port <= 65535;
-    t.query_port = static_cast<std::uint16_t>(msg->query_port);
-    t.response_port = static_cast<std::uint16_t>(msg->response_port);
-    if (msg->has_query_time_sec)
-      t.query_time_ns = static_cast<std::int64_t>(msg->query_time_sec) * 1'000'000'000 +
-                        (msg->has_query_time_nsec ? msg->query_time_nsec : 0);
-    if (msg->has_response_time_sec)
-      t.response_time_ns = static_cast<std::int64_t>(msg->response_time_sec) * 1'000'000'000 +
-                           (msg->has_response_time_nsec ? msg->response_time_nsec : 0);
-    const auto text = [](const ProtobufCBinaryData& b, bool has) {
-      return has ? std::string_view(reinterpret_cast<const char*>(b.data), b.len) : std::string_view();
-    };
-    m.identity = text(current->identity, current->has_identity);
-    m.version = text(current->version, current->has_version);
-    m.query_zone = text(msg->query_zone, msg->has_query_zone);
-
-    // Odd types are queries, even ones responses (dnstap.proto); each carries its own message
-    // (the servers seen send a response without the query).
-    const bool query = (msg->type & 1) != 0;
-    const ProtobufCBinaryData& wire = query ? msg->query_message : msg->response_message;
-    const bool has_wire = query ? msg->has_query_message : msg->has_response_message;
-    if (!has_wire) no_dns.add();
-    m.bytes = has_wire ? std::span<const std::uint8_t>(wire.data, wire.len) : std::span<const std::uint8_t>();
-    const std::int64_t own = query ? t.query_time_ns : t.response_time_ns;
-    const std::int64_t other = query ? t.response_time_ns : t.query_time_ns;
-    m.ts_ns = own >= 0 ? own : other >= 0 ? other : wall_ns();
-
-    auto& n = m.net;
-    n = {};
-    n.ipv6 = t.ipv6;
-    n.transport = t.protocol == 1 || t.protocol == 5 || t.protocol == 7 || t.protocol == 0
-                      ? decode::Transport::Udp
-                      : decode::Transport::Tcp;
-    // A query goes from the query side to the server, a response back.
-    n.src = query ? t.query_address : t.response_address;
-    n.dst = query ? t.response_address : t.query_address;
-    n.sport = query ? t.query_port : t.response_port;
-    n.dport = query ? t.response_port : t.query_port;
-    return true;
-  }
 };
 
 DnstapSource::DnstapSource(const DnstapOptions& options) : impl_(std::make_unique<Impl>()) {
@@ -479,7 +356,7 @@ Source::Next DnstapSource::next(Input& in) noexcept {
     std::string_view frame;
     Next otherwise = Next::End;
     if (!i.next_frame(frame, otherwise)) return otherwise;
-    if (!i.unpack(frame, in.message)) continue;
+    if (!i.unpacker.unpack(frame, in.message)) continue;
     ++i.received;
     return Next::Message;
   }
@@ -530,13 +407,14 @@ void DnstapSource::register_metrics(MetricRegistry& r) const {
           [&s] { return s.broken.load(); });
     r.add(info("frames", "Frame Streams data frames received"), [&s] { return s.frames.load(); });
   }
-  r.add(info("bad-frames", "frames that are not a dnstap protobuf"), i.bad_frames);
-  r.add(info("not-message", "dnstap payloads other than a Message"), i.not_message);
-  for (std::size_t t = 0; t < kTypes; ++t)
+  const auto& c = i.unpacker.counters();
+  r.add(info("bad-frames", "frames that are not a dnstap protobuf"), c.bad_frames);
+  r.add(info("not-message", "dnstap payloads other than a Message"), c.not_message);
+  for (std::size_t t = 0; t < kDnstapTypes; ++t)
     r.add(info("messages", "dnstap messages by type", MetricType::Counter,
                {{"type", std::string(decode::dnstap_type_name(static_cast<std::uint8_t>(t)))}}),
-          i.by_type[t]);
-  r.add(info("no-dns-message", "dnstap messages without the DNS message bytes"), i.no_dns);
+          c.by_type[t]);
+  r.add(info("no-dns-message", "dnstap messages without the DNS message bytes"), c.no_dns);
 }
 
 }  // namespace stash53::capture

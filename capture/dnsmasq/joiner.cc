@@ -176,6 +176,50 @@ void apply_detail(DhcpEvent& ev, const DhcpDetail& d) {
   }
 }
 
+// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629 §4), 0 if there is none. (RapidJSON
+// can tell whether text is UTF-8, not mend it; this is the mending.)
+std::size_t utf8_length(std::string_view s, std::size_t i) noexcept {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = at(0);
+  if (c < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {  // no overlong form, no surrogate
+    n = 3, lo = c == 0xE0 ? 0xA0 : lo, hi = c == 0xED ? 0x9F : hi;
+  } else if (c >= 0xF0 && c <= 0xF4) {  // no overlong form, nothing past U+10FFFF
+    n = 4, lo = c == 0xF0 ? 0x90 : lo, hi = c == 0xF4 ? 0x8F : hi;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || at(1) < lo || at(1) > hi) return 0;
+  for (std::size_t k = 2; k < n; ++k)
+    if ((at(k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+// `s` with every byte that is not part of well-formed UTF-8 replaced by U+FFFD, into `out`;
+// false (and `out` untouched) if there is none. Events go into JSON documents, which must be
+// UTF-8; dnsmasq and syslog pass a name's or a client's bytes on as they came.
+bool replace_invalid_utf8(std::string_view s, std::string& out) {
+  std::size_t i = 0, n = 0;
+  while (i < s.size() && (n = utf8_length(s, i)) > 0) i += n;
+  if (i == s.size()) return false;
+  out.assign(s.substr(0, i));
+  while (i < s.size()) {
+    n = utf8_length(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      n = 1;
+    } else {
+      out += s.substr(i, n);
+    }
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string_view outcome_name(Outcome outcome) noexcept {
@@ -192,6 +236,8 @@ Joiner::Joiner(const JoinerOptions& options, Sink sink)
 }
 
 void Joiner::feed(std::string_view raw, std::int64_t arrival_ns) noexcept {
+  std::string valid;  // only for the rare line that is not UTF-8
+  if (replace_invalid_utf8(raw, valid)) raw = valid;
   const Line line = parse_line(raw, options_.clock);
   const Prefix& p = line.prefix;
   if (!p.tag.empty() && !p.tag.starts_with("dnsmasq")) {
@@ -212,7 +258,10 @@ void Joiner::feed(std::string_view raw, std::int64_t arrival_ns) noexcept {
     ev.tag = li.tag;
     ev.format = format;
     ev.severity = li.severity >= 0 ? li.severity : severity;
-    ev.text = text.substr(0, kMaxInfoText);
+    std::size_t cut = std::min(text.size(), kMaxInfoText);
+    while (cut < text.size() && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+      --cut;  // not inside a UTF-8 sequence
+    ev.text = text.substr(0, cut);
     sink_(Event{std::move(ev)});
   };
   if (const auto* q = std::get_if<DnsQuery>(&rec))

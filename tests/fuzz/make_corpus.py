@@ -3,6 +3,9 @@
 
 Usage: make_corpus.py OUT_DIR PCAP_OR_DIR...
 
+Files named *.dnstap are Frame Streams files, *.log and messages.* dnsmasq logs; a directory
+stands for the *.pcap files in it.
+
 OUT_DIR/dns_wire/: one DNS message per file (UDP payloads, TCP streams cut at their length
 prefixes). OUT_DIR/packet/: fuzz_packet inputs, that is a link-type byte (index into kDlts of
 fuzz_packet.cc, plus TIGHT for its decoder with the smallest limits), a time-step byte and frames
@@ -11,7 +14,10 @@ as one sequence, every DNS frame re-wrapped in every link type (and behind 802.1
 every UDP datagram cut into IP fragments (in order, reversed, duplicated) and every TCP flow with
 its segments cut small (in order and out of order), so that reassembly is reached from the start;
 also synthetic messages for every RDATA layout and EDNS option, and TCP sequence-number corner
-cases. Files are named by content hash, so duplicates collapse.
+cases. OUT_DIR/dnstap/: each data frame of the dnstap files. OUT_DIR/dnsmasq/: the lines of
+the dnsmasq logs in windows of DNSMASQ_WINDOW (overlapping by half, so that every query meets
+the lines it joins), and each line alone. Files are named by content hash, so duplicates
+collapse.
 """
 
 import hashlib
@@ -19,9 +25,13 @@ import os
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+from framestream import file_frames  # noqa: E402
+
 MARKER = b"\xf0S53"  # kMarker in fuzz_packet.cc
 STEP = 10  # time-step byte: 1000 << 10 ns, about 1 ms between packets
 TIGHT = 8  # link-type byte flag: the decoder with the smallest limits
+DNSMASQ_WINDOW = 20  # lines per dnsmasq seed
 DNS_PORTS = (53, 5353)
 IDX_EN10MB, IDX_SLL, IDX_SLL2, IDX_NULL, IDX_LOOP, IDX_RAW, IDX_IPV4, IDX_IPV6 = range(8)
 # pcap file link type → index into kDlts. 101 is LINKTYPE_RAW; 12 and 14 are DLT_RAW as some
@@ -225,7 +235,7 @@ def tcp_edge_sequences():
 
 class Corpus:
     def __init__(self, out_dir):
-        self.dirs = {t: os.path.join(out_dir, t) for t in ("dns_wire", "packet")}
+        self.dirs = {t: os.path.join(out_dir, t) for t in ("dns_wire", "packet", "dnstap", "dnsmasq")}
         for d in self.dirs.values():
             os.makedirs(d, exist_ok=True)
         self.count = {t: 0 for t in self.dirs}
@@ -296,6 +306,16 @@ def add_capture(corpus, path):
         corpus.sequence(IDX_EN10MB, swapped)
 
 
+def add_dnsmasq_log(corpus, path):
+    with open(path, "rb") as f:
+        lines = f.read().splitlines(keepends=True)
+    for line in lines:
+        corpus.add("dnsmasq", line)
+    step = DNSMASQ_WINDOW // 2
+    for i in range(0, max(1, len(lines) - step), step):
+        corpus.add("dnsmasq", b"".join(lines[i:i + DNSMASQ_WINDOW]))
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -305,12 +325,23 @@ def main():
     for frames in tcp_edge_sequences():
         corpus.sequence(IDX_EN10MB, frames)
     for arg in sys.argv[2:]:
+        name = os.path.basename(arg)
+        if not os.path.exists(arg):
+            print(f"make_corpus: {arg}: missing, skipped", file=sys.stderr)
+            continue
+        if name.endswith(".dnstap"):
+            for frame in file_frames(arg):
+                corpus.add("dnstap", frame)
+            continue
+        if name.endswith(".log") or name.startswith("messages."):
+            add_dnsmasq_log(corpus, arg)
+            continue
         paths = [os.path.join(arg, n) for n in sorted(os.listdir(arg)) if n.endswith(".pcap")] \
             if os.path.isdir(arg) else [arg]
         for path in paths:
             add_capture(corpus, path)
-    print(f"make_corpus: {corpus.count['dns_wire']} dns_wire seeds, "
-          f"{corpus.count['packet']} packet seeds in {sys.argv[1]}")
+    counts = ", ".join(f"{n} {t}" for t, n in corpus.count.items())
+    print(f"make_corpus: {counts} seeds in {sys.argv[1]}")
 
 
 if __name__ == "__main__":

@@ -2,12 +2,13 @@
 # Usage: run_fuzz.sh BUILD_DIR SECONDS [TARGET...]
 #
 # Builds the libFuzzer targets with clang in BUILD_DIR (a build tree of its own; the CTest entries
-# of the main build use <build>/fuzz-clang), makes the seed corpus from the sample captures, and
-# runs each TARGET (dns_wire, packet; default both) for SECONDS. Exits non-zero on any crash,
-# leak, timeout, out-of-memory or sanitizer report; the reproducer is then in
+# of the main build use <build>/fuzz-clang), makes the seed corpus from the sample inputs, and
+# runs each TARGET (dns_wire, packet, dnstap, dnsmasq; default all) for SECONDS. Exits non-zero
+# on any crash, leak, timeout, out-of-memory or sanitizer report; the reproducer is then in
 # BUILD_DIR/fuzz-artifacts/ and the report in BUILD_DIR/fuzz-logs/.
-# Environment: STASH53_SHARED_DIR (default ../shared beside the sources) for the sample pcaps;
-# FUZZ_ARGS, extra libFuzzer flags (e.g. -runs=10000000 instead of the time limit).
+# Environment: STASH53_SHARED_DIR (default ../shared beside the sources) for the sample pcaps,
+# dnstap files and dnsmasq logs; FUZZ_ARGS, extra libFuzzer flags (e.g. -runs=10000000 instead
+# of the time limit).
 set -eu
 [ $# -ge 2 ] || { sed -n '2,11s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,7 @@ done
 build=$1
 seconds=$2
 shift 2
-targets=${*:-dns_wire packet}
+targets=${*:-dns_wire packet dnstap dnsmasq}
 shared=${STASH53_SHARED_DIR:-$src/../shared}
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
@@ -45,7 +46,8 @@ flags="-fsanitize=fuzzer-no-link,address,undefined -fsanitize-coverage-ignorelis
   cmake --build "$build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $targets) >"$build/fuzz-build.log" 2>&1 ||
     { tail -n 60 "$build/fuzz-build.log" >&2; exit 1; }
   # Seeds are named by content and only added, so a run that is reading them never loses one.
-  /usr/bin/python3 "$src/tests/fuzz/make_corpus.py" "$build/fuzz-seeds" "$shared/pcaps" "$src/tests/data"
+  /usr/bin/python3 "$src/tests/fuzz/make_corpus.py" "$build/fuzz-seeds" "$shared/pcaps" "$src/tests/data" \
+    "$shared"/dnstap/*/*.dnstap "$shared/dnsmasq/dnsmasq.log" "$shared"/dnsmasq/syslog/messages.*
 ) 9>"$build/.fuzz.lock"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
