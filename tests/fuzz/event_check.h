@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "decode/decoder.h"
 #include "decode/dns_event.h"
 #include "format/format.h"
 #include "enrich/enricher.h"
@@ -83,6 +84,20 @@ class EventChecker {
   std::vector<std::unique_ptr<enrich::Enricher>> enrichers_;
   std::vector<std::unique_ptr<Shape>> formats_;
   rapidjson::Reader reader_;
+};
+
+/// A decoder's sink that checks every message and counts them.
+class CheckingSink final : public decode::MessageSink {
+ public:
+  void on_message(decode::DnsEvent& ev) noexcept override {
+    checker_.check(ev);
+    ++messages_;
+  }
+  [[nodiscard]] std::uint64_t messages() const noexcept { return messages_; }
+
+ private:
+  EventChecker checker_;
+  std::uint64_t messages_ = 0;
 };
 
 }  // namespace stash53::fuzz

@@ -16,18 +16,7 @@ namespace {
 
 using stash53::decode::DnsEvent;
 
-class CheckingSink final : public stash53::decode::MessageSink {
- public:
-  void on_message(DnsEvent& ev) noexcept override {
-    checker_.check(ev);
-    ++messages_;
-  }
-  [[nodiscard]] std::uint64_t messages() const noexcept { return messages_; }
-
- private:
-  stash53::fuzz::EventChecker checker_;
-  std::uint64_t messages_ = 0;
-};
+using stash53::fuzz::CheckingSink;
 
 }  // namespace
 

@@ -27,18 +27,7 @@ constexpr int kDlts[8] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL,
 // Shared with make_corpus.py. memmem() is hooked by libFuzzer, which so learns the marker.
 constexpr std::uint8_t kMarker[4] = {0xF0, 'S', '5', '3'};
 
-class CheckingSink final : public stash53::decode::MessageSink {
- public:
-  void on_message(DnsEvent& ev) noexcept override {
-    checker_.check(ev);
-    ++messages_;
-  }
-  [[nodiscard]] std::uint64_t messages() const noexcept { return messages_; }
-
- private:
-  stash53::fuzz::EventChecker checker_;
-  std::uint64_t messages_ = 0;
-};
+using stash53::fuzz::CheckingSink;
 
 stash53::decode::DecodeOptions smallest_limits() {
   stash53::decode::DecodeOptions o;  // the minimums of config/config.cc
