@@ -242,7 +242,7 @@ int run(int argc, char** argv) {
       ->check(CLI::Range(64, 262144))
       ->type_name("N");
   cli.add_option("-B,--buffer-mb", cl.buffer_mb, "Kernel capture buffer in MiB (default 32)")
-      ->check(CLI::Range(1, 4096))
+      ->check(CLI::Range(1, 2047))
       ->type_name("MIB");
   cli.add_flag("--no-promisc", cl.no_promisc, "Do not put the interface in promiscuous mode");
   cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353 5355: DNS, mDNS, LLMNR)")

@@ -140,7 +140,7 @@ struct DnstapSource::Impl {
   };
   std::list<Connection> connections;
   std::unique_ptr<BoundedQueue> queue;  // frames, bounded by options.queue_mb
-  std::vector<QueuedEvent> batch;
+  std::vector<std::string> batch;
   std::size_t batch_pos = 0, batch_size = 0;
   Shared shared;
   std::atomic<bool> stopping{false};
@@ -261,7 +261,7 @@ struct DnstapSource::Impl {
           shared.frames.fetch_add(1);
           // Blocks while the pipeline is behind: the writer's own queue then absorbs it (and
           // counts what it drops), as dnstap intends.
-          if (queue->push({}, {reinterpret_cast<const char*>(data), len}, true) != BoundedQueue::Push::Ok) {
+          if (queue->push({reinterpret_cast<const char*>(data), len}, true) != BoundedQueue::Push::Ok) {
             how = "was cut off at shutdown";
             break;
           }
@@ -315,7 +315,7 @@ struct DnstapSource::Impl {
         return false;
       }
     }
-    frame = batch[batch_pos++].json;
+    frame = batch[batch_pos++];
     return true;
   }
 };

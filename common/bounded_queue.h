@@ -1,7 +1,8 @@
 #pragma once
-// The hand-off between the pipeline thread and one emitter thread: a bounded ring of events
-// (a topic and a JSON document). Slots keep their capacity, and the consumer swaps its spent
-// items back in, so once warm a push is a memcpy and nothing is allocated per event.
+// A bounded queue of byte strings for many producers and one consumer: the dnstap writers'
+// threads hand their frames to the pipeline thread through it (emitters, with one producer,
+// use common/event_ring.h). Slots keep their capacity, and the consumer swaps its spent items
+// back in, so once warm a push is a memcpy and nothing is allocated per item.
 
 #include <chrono>
 #include <condition_variable>
@@ -16,19 +17,6 @@
 
 namespace stash53 {
 
-/// One queued event: its rendered topic (or Redis key; empty when the emitter has none) and
-/// its JSON document.
-struct QueuedEvent {
-  std::string topic;
-  std::string json;
-  std::int64_t queued_ns = 0;  // steady clock, for the delivery latency
-  void swap(QueuedEvent& o) noexcept {
-    topic.swap(o.topic);
-    json.swap(o.json);
-    std::swap(queued_ns, o.queued_ns);
-  }
-};
-
 class BoundedQueue {
  public:
   enum class Push : unsigned char { Ok, Full, Closed };
@@ -38,10 +26,10 @@ class BoundedQueue {
   BoundedQueue(std::size_t max_items, std::size_t max_bytes)
       : slots_(max_items == 0 ? 1 : max_items), max_bytes_(max_bytes) {}
 
-  /// Copies the event in. With `wait`, blocks while the queue is full (reading files); without,
+  /// Copies the item in. With `wait`, blocks while the queue is full (reading files); without,
   /// returns Full at once (live capture). Closed once close() was called.
-  Push push(std::string_view topic, std::string_view json, bool wait, std::int64_t queued_ns = 0) {
-    const std::size_t size = topic.size() + json.size();
+  Push push(std::string_view item, bool wait) {
+    const std::size_t size = item.size();
     std::unique_lock lock(mutex_);
     for (;;) {
       if (closed_) return Push::Closed;
@@ -51,10 +39,7 @@ class BoundedQueue {
       not_full_.wait(lock);
       producer_waiting_ = false;
     }
-    QueuedEvent& slot = slots_[(head_ + count_) % slots_.size()];
-    slot.topic.assign(topic);
-    slot.json.assign(json);
-    slot.queued_ns = queued_ns;
+    slots_[(head_ + count_) % slots_.size()].assign(item);
     ++count_;
     bytes_ += size;
     if (count_ >= wake_at_) not_empty_.notify_one();
@@ -64,7 +49,7 @@ class BoundedQueue {
   /// Moves up to `max` items into `batch` (whose old items are recycled as slots). Waits for
   /// the first item (at most `first`, when given); then, with a non-zero `linger`, waits up to
   /// that long for a full batch. Without `first`, returns 0 only when closed and empty.
-  std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
+  std::size_t pop_batch(std::vector<std::string>& batch, std::size_t max,
                         std::chrono::microseconds linger,
                         std::optional<std::chrono::milliseconds> first = std::nullopt) {
     std::unique_lock lock(mutex_);
@@ -82,8 +67,8 @@ class BoundedQueue {
     const std::size_t n = std::min(max, count_);
     if (batch.size() < n) batch.resize(n);
     for (std::size_t i = 0; i < n; ++i) {
-      QueuedEvent& slot = slots_[head_];
-      bytes_ -= slot.topic.size() + slot.json.size();
+      std::string& slot = slots_[head_];
+      bytes_ -= slot.size();
       batch[i].swap(slot);
       head_ = (head_ + 1) % slots_.size();
     }
@@ -119,7 +104,7 @@ class BoundedQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
-  std::vector<QueuedEvent> slots_;
+  std::vector<std::string> slots_;
   std::size_t head_ = 0, count_ = 0, bytes_ = 0;
   const std::size_t max_bytes_;
   std::size_t wake_at_ = kNobodyWaiting;  // the consumer sleeps until count_ reaches this

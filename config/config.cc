@@ -62,7 +62,7 @@ void read_capture(OptionReader o, Config& cfg) {
   o.read("bpf", c.bpf, "a BPF filter expression");
   check_bpf(c.bpf, o, "bpf");
   o.read_range("snaplen", c.snaplen, 64, 262144);
-  o.read_range("buffer_mb", c.buffer_mb, 1, 4096);
+  o.read_range("buffer_mb", c.buffer_mb, 1, 2047);  // libpcap takes the size in bytes as an int
   o.read("promiscuous", c.promiscuous, "true or false");
   o.read("immediate", c.immediate, "true or false");
   const auto& d = cfg.dnsmasq;

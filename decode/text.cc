@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <array>
 #include <charconv>
 #include <ctime>
 
@@ -14,14 +15,14 @@ void append_decimal_escape(std::string& out, std::uint8_t c) {
   out.append(buf, 4);
 }
 
-bool is_plain_name_byte(std::uint8_t c) {
-  switch (c) {
-    case '.': case ';': case '\\': case '(': case ')': case '"': case '@': case '$':
-      return false;
-    default:
-      return c > 0x20 && c < 0x7f;
-  }
-}
+// Bytes a name's label shows as they are: printable, and not special in zone files.
+constexpr auto kPlainNameByte = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0x21; c < 0x7f; ++c) t[c] = true;
+  for (const unsigned char c : {'.', ';', '\\', '(', ')', '"', '@', '$'}) t[c] = false;
+  return t;
+}();
+bool is_plain_name_byte(std::uint8_t c) { return kPlainNameByte[c]; }
 
 }  // namespace
 
@@ -113,10 +114,16 @@ void append_base64(std::string& out, const std::uint8_t* p, std::size_t n) {
 }
 
 void append_ipv4(std::string& out, const std::uint8_t* p) {
+  char buf[16];
+  char* q = buf;
   for (int i = 0; i < 4; ++i) {
-    if (i) out.push_back('.');
-    append_uint(out, p[i]);
+    const unsigned v = p[i];
+    if (v >= 100) *q++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *q++ = static_cast<char>('0' + v / 10 % 10);
+    *q++ = static_cast<char>('0' + v % 10);
+    *q++ = '.';
   }
+  out.append(buf, static_cast<std::size_t>(q - buf - 1));
 }
 
 void append_ipv6(std::string& out, const std::uint8_t* p) {

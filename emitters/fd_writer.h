@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "common/bounded_queue.h"
+#include "common/event_ring.h"
 
 namespace stash53::emitters {
 

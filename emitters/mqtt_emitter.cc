@@ -214,7 +214,8 @@ class MqttEmitter final : public QueuedEmitter {
   }
 
   /// Publishes one message, first waiting for room in the window of max_inflight messages.
-  bool publish(const std::string& topic, const void* payload, std::size_t size, std::size_t events) {
+  bool publish(std::string_view topic_view, const void* payload, std::size_t size, std::size_t events) {
+    const mqtt::string_ref topic{std::string(topic_view)};  // Paho keeps its own copy anyway
     while (inflight_.size() >= static_cast<std::size_t>(max_inflight_))
       if (!settle_oldest()) return false;
     for (;;) {

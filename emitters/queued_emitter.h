@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/bounded_queue.h"
+#include "common/event_ring.h"
 #include "common/counter.h"
 #include "emitters/emitter.h"
 #include "emitters/event_filter.h"
@@ -99,7 +99,7 @@ class QueuedEmitter : public Emitter {
   std::chrono::milliseconds flush_{10};
   std::chrono::milliseconds retry_{250}, retry_max_{10'000}, backoff_{250};
   bool block_when_full_ = false;
-  BoundedQueue queue_;
+  EventRing queue_;
   std::thread thread_;
   std::atomic<bool> closing_{false};
   std::atomic<std::int64_t> drain_deadline_ns_{0};

@@ -147,7 +147,7 @@ class RedisEmitter final : public QueuedEmitter {
     } else {
       // One push per run of events with the same key, many values each.
       for (std::size_t i = done; i < batch.size();) {
-        const std::string& key = batch[i].topic;
+        const std::string_view key = batch[i].topic;
         argv_.assign({push_.data(), key.data()});
         argvlen_.assign({push_.size(), key.size()});
         std::size_t j = i;

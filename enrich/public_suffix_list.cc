@@ -63,30 +63,48 @@ void PublicSuffixList::read_deep_tails(const std::string& dat) {
   }
 }
 
-std::size_t PublicSuffixList::suffix_labels() noexcept {
-  std::string_view key = probe_;
-  const std::size_t tld = key.rfind('.');
-  const std::size_t second = tld == std::string_view::npos || tld == 0 ? std::string_view::npos
-                                                                      : key.rfind('.', tld - 1);
-  const bool deep = all_deep_ || key.find("xn--") != std::string_view::npos ||
-                    (tld != std::string_view::npos && deep_.contains(key.substr(tld + 1))) ||
-                    (second != std::string_view::npos && deep_.contains(key.substr(second + 1)));
-  for (std::size_t dots = 0, i = key.size(); i-- > 0;)
-    if (key[i] == '.' && ++dots == (deep ? kMaxRuleLabels : 2)) {
-      key.remove_prefix(i + 1);
-      break;
-    }
-  const std::size_t h = std::hash<std::string_view>{}(key);
-  auto& slot = cache_[h & (cache_.size() - 1)];
-  if (slot.used && slot.key == key) return slot.labels;
+namespace {
+
+// The last `n` labels of a dotted name (all of it when it has fewer).
+std::string_view last_labels(std::string_view name, std::size_t n) {
+  for (std::size_t dots = 0, i = name.size(); i-- > 0;)
+    if (name[i] == '.' && ++dots == n) return name.substr(i + 1);
+  return name;
+}
+
+}  // namespace
+
+std::size_t PublicSuffixList::lookup(std::string_view key) noexcept {
   const char* suffix = psl_unregistrable_domain(psl_.get(), key.data());
   std::size_t labels = 0;
   if (suffix != nullptr)
     for (labels = 1; *suffix; ++suffix) labels += *suffix == '.';
-  slot.key.assign(key);
-  slot.labels = labels;
-  slot.used = true;
   return labels;
+}
+
+std::size_t PublicSuffixList::suffix_labels() noexcept {
+  const std::string_view key = probe_;
+  // First by the last two labels: whether a longer rule could end in them, and if not the
+  // answer. A key is a suffix of probe_, so it ends where probe_'s NUL is, as libpsl wants.
+  const std::string_view tail = last_labels(key, 2);
+  auto& t = tails_[std::hash<std::string_view>{}(tail) & (tails_.size() - 1)];
+  if (!t.used || t.key != tail) {
+    const std::size_t dot = tail.rfind('.');
+    t.key.assign(tail);
+    t.used = true;
+    t.deep = all_deep_ || tail.find("xn--") != std::string_view::npos ||
+             deep_.contains(dot == std::string_view::npos ? tail : tail.substr(dot + 1)) ||
+             (dot != std::string_view::npos && deep_.contains(tail));
+    t.labels = t.deep ? 0 : lookup(tail);
+  }
+  if (!t.deep) return t.labels;
+  const std::string_view deep_key = last_labels(key, kMaxRuleLabels);
+  auto& slot = cache_[std::hash<std::string_view>{}(deep_key) & (cache_.size() - 1)];
+  if (slot.used && slot.key == deep_key) return slot.labels;
+  slot.key.assign(deep_key);
+  slot.labels = lookup(deep_key);
+  slot.used = true;
+  return slot.labels;
 }
 
 }  // namespace stash53::enrich

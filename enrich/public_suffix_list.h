@@ -32,19 +32,24 @@ class PublicSuffixList {
   // that could match has: most names need only their last two labels (no rule of three or more
   // labels ends in them), the others kMaxRuleLabels. Those labels are the key of a small
   // direct-mapped cache that spares most calls into libpsl, a fifth of the pipeline's time
-  // without it. libpsl does not list its rules, so the deep tails come from the list's text.
+  // without it; the two-label tails have a cache of their own that also says whether the
+  // name needs more. libpsl does not list its rules, so the deep tails come from the list's
+  // text.
   void read_deep_tails(const std::string& dat);
   std::size_t suffix_labels() noexcept;
+  std::size_t lookup(std::string_view key) noexcept;  // labels of key's public suffix
 
   static constexpr std::size_t kMaxRuleLabels = 6;  // the list's longest rule has 5
   struct Slot {
     std::string key;
     std::size_t labels = 0;
     bool used = false;
+    bool deep = false;  // tails_: a longer rule may end in these two labels
   };
   std::unique_ptr<psl_ctx_t, decltype(&psl_free)> psl_;
   std::string name_, probe_;
   std::vector<std::size_t> starts_;  // where each label of name_ starts
+  std::vector<Slot> tails_ = std::vector<Slot>(4096);
   std::vector<Slot> cache_ = std::vector<Slot>(8192);
   std::set<std::string, std::less<>> deep_;  // two-label tails (or TLDs) of longer rules
   bool all_deep_ = false;

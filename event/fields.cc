@@ -219,7 +219,7 @@ namespace dm = capture::dnsmasq;
 
 void write_opt_text(W& w, std::string_view k, std::string_view v) {
   if (v.empty()) return;
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  w.text_key(k);
   w.text(v);
 }
 
@@ -744,7 +744,7 @@ bool Catalogue::write_value(EventWriter& w, const Field& f, const decode::DnsEve
     case FieldType::Integer: w.Uint64(v.number); break;
     case FieldType::Number: {
       const std::string_view t = ev.view(v.text);
-      w.RawValue(t.data(), t.size(), rapidjson::kNumberType);
+      w.raw_number(t);
       break;
     }
     case FieldType::Boolean: w.Bool(v.number != 0); break;
@@ -764,7 +764,7 @@ void Catalogue::write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteCont
     w.quoted_key(e.quoted_name);
     switch (f.type) {
       case FieldType::Integer:
-      case FieldType::Number: w.RawValue(s.data(), s.size(), rapidjson::kNumberType); break;
+      case FieldType::Number: w.raw_number(s); break;
       case FieldType::Boolean: w.Bool(s == "true"); break;
       default: w.text(s); break;
     }

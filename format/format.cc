@@ -33,7 +33,7 @@ std::optional<Mode> parse_mode(std::string_view name) noexcept {
 
 
 void Documents::clear() noexcept {
-  buffer_.Clear();
+  buffer_.clear();
   ends_.clear();
   views_.clear();
 }
@@ -44,14 +44,14 @@ event::EventWriter& Documents::begin() {
   return writer_;
 }
 
-void Documents::end() { ends_.push_back(buffer_.GetSize()); }
+void Documents::end() { ends_.push_back(buffer_.size()); }
 
 std::span<const std::string_view> Documents::views() {
   // Made once all are written: the buffer may have moved while it grew.
   views_.clear();
   std::size_t start = 0;
   for (const auto end : ends_) {
-    views_.emplace_back(buffer_.GetString() + start, end - start);
+    views_.emplace_back(buffer_.data() + start, end - start);
     start = end;
   }
   return views_;

@@ -29,7 +29,7 @@ inline constexpr std::size_t kModes = 3;
 [[nodiscard]] std::optional<Mode> parse_mode(std::string_view name) noexcept;
 
 /// The documents one input (a message, an exchange) gives, written one after another into one
-/// buffer. Each is one JSON object on one line (RapidJSON escapes every control character), so
+/// buffer. Each is one JSON object on one line (the writer escapes every control character), so
 /// every emitter may frame them with a newline. Documents are numbered per output stream: `n`
 /// counts this stream's documents from 1, so a consumer sees a gap as a loss.
 class Documents {
@@ -48,7 +48,7 @@ class Documents {
   [[nodiscard]] std::uint64_t last_n() const noexcept { return ctx_.n; }
 
  private:
-  rapidjson::StringBuffer buffer_;
+  event::JsonBuffer buffer_;
   event::EventWriter writer_;
   event::WriteContext ctx_;
   std::vector<std::size_t> ends_;

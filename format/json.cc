@@ -42,12 +42,12 @@ class JsonFormat final : public Format {
 
   void records(const decode::DnsEvent& ev, Documents& out) override {
     // The message's own fields are the same in each of its documents: written once.
-    flat_buffer_.Clear();
+    flat_buffer_.clear();
     flat_writer_.Reset(flat_buffer_);
     flat_writer_.StartObject();
     catalogue_.write_flat(flat_writer_, ev, out.context());
     flat_writer_.EndObject();
-    flat_ = std::string_view(flat_buffer_.GetString() + 1, flat_buffer_.GetSize() - 2);
+    flat_ = flat_buffer_.view().substr(1, flat_buffer_.size() - 2);
     // UPDATE (RFC 2136 §2.2) names its sections zone, prerequisite, update.
     const bool update = ev.hdr.opcode == 5;
     for (const auto& q : ev.questions)
@@ -96,7 +96,7 @@ class JsonFormat final : public Format {
   }
 
   bool rrprint_ = false;
-  rapidjson::StringBuffer flat_buffer_;
+  event::JsonBuffer flat_buffer_;
   event::EventWriter flat_writer_;
   std::string_view flat_;  // in flat_buffer_: the members of the message being written
   const event::Catalogue& catalogue_ = event::Catalogue::instance();

@@ -96,7 +96,7 @@ check("--check-config names the missing log directory", r.returncode == 1 and b"
 expect_config_error("unknown key names key and line", "capture:\n  interface: lo\n  snaplenn: 9\n",
                     "capture.snaplenn (line 3): unknown key")
 expect_config_error("wrong type names the expectation", "capture:\n  buffer_mb: lots\n",
-                    "capture.buffer_mb (line 2)", "expected an integer from 1 to 4096")
+                    "capture.buffer_mb (line 2)", "expected an integer from 1 to 2047")
 expect_config_error("missing emitter type", "emitters:\n  - name: x\n",
                     "emitters[0].type (line 2): missing")
 expect_config_error("missing file path", "emitters:\n  - {name: x, type: file}\n",

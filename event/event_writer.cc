@@ -1,0 +1,80 @@
+#include "event/event_writer.h"
+
+#include <array>
+
+namespace stash53::event {
+namespace {
+
+// What follows the backslash for each byte that JSON (and RapidJSON's Writer) escapes; 0: none.
+constexpr std::array<char, 256> kEscape = [] {
+  std::array<char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = 'u';
+  t['\b'] = 'b', t['\t'] = 't', t['\n'] = 'n', t['\f'] = 'f', t['\r'] = 'r';
+  t['"'] = '"', t['\\'] = '\\';
+  return t;
+}();
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+
+// Whether any of the eight bytes is a control character, '"' or '\\' (exact, not just likely).
+constexpr bool needs_escape(std::uint64_t v) {
+  const auto has_zero = [](std::uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+  const std::uint64_t below_space = (v - kOnes * 0x20) & ~v & kHighs;
+  return (below_space | has_zero(v ^ (kOnes * '"')) | has_zero(v ^ (kOnes * '\\'))) != 0;
+}
+
+char* escape(char* q, unsigned char c) {
+  const char e = kEscape[c];
+  if (e == 0) {
+    *q = static_cast<char>(c);
+    return q + 1;
+  }
+  q[0] = '\\';
+  q[1] = e;
+  if (e != 'u') return q + 2;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  q[2] = '0', q[3] = '0', q[4] = kHex[c >> 4], q[5] = kHex[c & 15];
+  return q + 6;
+}
+
+}  // namespace
+
+void EventWriter::text(std::string_view s) {
+  const std::size_t room = s.size() * 6 + 2;  // every byte a \u00XX at worst
+  char* const start = prefix(room);
+  char* q = start;
+  *q++ = '"';
+  const auto* in = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, in + i, 8);
+    if (!needs_escape(v)) {
+      std::memcpy(q, &v, 8);
+      q += 8;
+      continue;
+    }
+    for (std::size_t j = 0; j < 8; ++j) q = escape(q, in[i + j]);
+  }
+  if (i < n) {
+    // The last 1-7 bytes: checked as one word too (overlapping what went before, or padded
+    // with a letter), and copied at once when none needs an escape.
+    std::uint64_t v = kOnes * 'a';
+    if (n >= 8)
+      std::memcpy(&v, in + n - 8, 8);
+    else
+      std::memcpy(&v, in, n);
+    if (!needs_escape(v)) {
+      copy_short(q, s.data() + i, n - i);
+      q += n - i;
+    } else {
+      for (; i < n; ++i) q = escape(q, in[i]);
+    }
+  }
+  *q++ = '"';
+  out_->unpush(room - static_cast<std::size_t>(q - start));
+  comma_ = true;
+}
+
+}  // namespace stash53::event
