@@ -37,8 +37,8 @@ class EventRing {
   enum class Push : unsigned char { Ok, Full, Closed };
 
   /// At most `max_items` events in `bytes` of ring (at least 64 KiB). The memory is touched
-  /// only as far as half the ring or the backlog reaches: an empty ring past its middle starts
-  /// again at its beginning.
+  /// only as far as the backlog reaches: an empty ring starts again at its beginning, so a
+  /// consumer that keeps up works in memory the caches hold.
   EventRing(std::size_t max_items, std::size_t bytes)
       : capacity_(std::max<std::size_t>(bytes, 64 << 10) & ~std::size_t{7}),
         max_items_(std::max<std::size_t>(max_items, 1)),
@@ -55,18 +55,25 @@ class EventRing {
       if (closed_.load(std::memory_order_acquire)) return Push::Closed;
       const std::uint64_t head = head_.load(std::memory_order_acquire);
       const std::size_t offset = tail % capacity_, to_end = capacity_ - offset;
-      // Skip to the start when the record does not fit before the end, or when the ring is
-      // empty and past its middle: the touched memory stays within half the ring unless the
-      // backlog needs more. (What is skipped counts as used until the consumer passes it, so
-      // a rewind from early on would leave little room.)
-      const std::size_t skip = need > to_end || (head == tail && offset >= capacity_ / 2) ? to_end : 0;
-      if (tail + skip + need - head <= capacity_ &&
+      // An empty ring past kRewindAt starts again at its beginning: the consumer is told to
+      // jump there (rewind_from_/rewind_to_, not a mark in the ring, which the records of the
+      // new round could overwrite), and all of the ring is free again at once. A record that
+      // does not fit before the end skips it, marked in the ring.
+      const bool rewind = head == tail && offset >= kRewindAt;
+      const std::size_t skip = !rewind && need > to_end ? to_end : 0;
+      const std::uint64_t at_pos = tail + (rewind ? to_end : skip);
+      const std::uint64_t free_from = std::max(head, rewind ? at_pos : floor_);
+      if (at_pos + need - free_from <= capacity_ &&
           pushed_.load(std::memory_order_relaxed) - popped_.load(std::memory_order_acquire) <
               max_items_) {
-        if (skip > 0) {
+        if (rewind) {
+          rewind_from_.store(tail, std::memory_order_relaxed);  // published with tail_ below
+          rewind_to_.store(at_pos, std::memory_order_relaxed);
+          floor_ = at_pos;
+        } else if (skip > 0) {
           store_u32(offset, kSkip);
-          tail += skip;
         }
+        tail = at_pos;
         const std::size_t at = tail % capacity_;
         store_u32(at, static_cast<std::uint32_t>(topic.size()));
         store_u32(at + 4, static_cast<std::uint32_t>(json.size()));
@@ -155,6 +162,7 @@ class EventRing {
 
  private:
   static constexpr std::size_t kHeader = 16;  // topic size, JSON size (u32 each), queued_ns
+  static constexpr std::size_t kRewindAt = 256 << 10;
   static constexpr std::uint32_t kSkip = 0xffffffffu;  // in a topic size: go on at offset 0
 
   static constexpr std::size_t record_size(std::size_t payload) {
@@ -162,6 +170,7 @@ class EventRing {
   }
   /// The record at position `at` (into `e`, when given); returns where the next one starts.
   std::uint64_t read(std::uint64_t at, QueuedEvent* e) const {
+    if (at == rewind_from_.load(std::memory_order_relaxed)) at = rewind_to_.load(std::memory_order_relaxed);
     std::size_t offset = at % capacity_;
     std::uint32_t topic_size = load_u32(offset);
     if (topic_size == kSkip) {
@@ -206,6 +215,9 @@ class EventRing {
   const std::size_t capacity_, max_items_;
   std::unique_ptr<char[]> data_;  // uninitialised: pages are touched as the ring fills
   alignas(64) std::atomic<std::uint64_t> tail_{0}, pushed_{0};  // the producer's
+  // The last rewind: the consumer goes on at rewind_to_ when it reaches rewind_from_.
+  std::atomic<std::uint64_t> rewind_from_{~std::uint64_t{0}}, rewind_to_{0};
+  std::uint64_t floor_ = 0;  // producer: everything before it is free (the last rewind's start)
   alignas(64) std::atomic<std::uint64_t> head_{0}, popped_{0};  // the consumer's
   alignas(64) std::atomic<std::size_t> wake_at_{1};
   std::atomic<bool> consumer_asleep_{false}, producer_asleep_{false}, closed_{false};

@@ -1,6 +1,7 @@
 #pragma once
 #include <limits.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,20 @@ class FdWriter {
     }
     const char* p = buffer_.data();
     std::size_t left = buffer_.size();
+    // A file (or /dev/null) takes the batch in one write; only a pipe or socket can block.
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
+      while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return false;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+      }
+      return true;
+    }
     while (left > 0) {
       // A pipe whose reader stopped reading would block write() for ever, and shutdown with
       // it: wait for room in slices, then write at most what a pipe accepts without blocking.
