@@ -644,7 +644,7 @@ void Catalogue::seal() const {
                    [](const Field* a, const Field* b) { return a->rank < b->rank; });
   auto quoted = [](std::string_view key) { return fmt::format("\"{}\"", key); };
   for (const Field* f : ordered_) {
-    Entry e{f, {}, {}, {}};
+    Entry e{f->write, f->slot, f, {}, {}, {}};
     std::string_view name = f->name;
     for (std::size_t dot; (dot = name.find('.')) != std::string_view::npos; name.remove_prefix(dot + 1))
       e.parents.push_back(quoted(name.substr(0, dot)));
@@ -701,13 +701,13 @@ void Catalogue::write(EventWriter& w, const decode::DnsEvent& ev, WriteContext& 
   std::size_t open = 0;  // blocks of entries_[last] that are open
   const Entry* last = nullptr;
   for (const Entry& e : entries_) {
-    const Field& f = *e.field;
-    if (f.write != nullptr) {
+    if (e.write != nullptr) {
       for (; open > 0; --open) w.EndObject();
-      f.write(w, ev, ctx);
+      e.write(w, ev, ctx);
       continue;
     }
-    if (!ev.values.has(static_cast<std::size_t>(f.slot))) continue;
+    if (!ev.values.has(static_cast<std::size_t>(e.slot))) continue;
+    const Field& f = *e.field;
     // Close the blocks the previous field was in that this one is not, open the new ones.
     std::size_t common = 0;
     if (last != nullptr)
