@@ -121,8 +121,8 @@ class EventWriter {
   }
   /// Any string value, escaped as JSON requires.
   void text(std::string_view s);
-  /// A number already in JSON's form (a decimal made once, e.g. in a cache).
-  void raw_number(std::string_view s) {
+  /// A value already in JSON form: a number made once (e.g. in a cache), a fixed object.
+  void raw(std::string_view s) {
     copy_short(prefix(s.size()), s.data(), s.size());
     comma_ = true;
   }
@@ -140,8 +140,8 @@ class EventWriter {
   void Int(int v) { number(rapidjson::internal::i32toa(v, scratch())); }
   void Uint64(std::uint64_t v) { number(rapidjson::internal::u64toa(v, scratch())); }
   void Int64(std::int64_t v) { number(rapidjson::internal::i64toa(v, scratch())); }
-  void Bool(bool v) { v ? raw_number("true") : raw_number("false"); }
-  void Null() { raw_number("null"); }
+  void Bool(bool v) { v ? raw("true") : raw("false"); }
+  void Null() { raw("null"); }
 
  private:
   /// Room for a value or key of `n` bytes, after its comma when one is due.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <stdexcept>
 
@@ -92,6 +93,22 @@ void write_questions(W& w, const DnsEvent& ev) {
     w.EndObject();
   }
   w.EndArray();
+}
+
+// The members of `flags` for DNS: the text of each of the 64 combinations, made once.
+std::string_view dns_flags(const decode::DnsHeader& h) {
+  static const auto kTexts = [] {
+    std::array<std::string, 64> t;
+    for (unsigned bits = 0; bits < 64; ++bits) {
+      static constexpr const char* kNames[] = {"aa", "tc", "rd", "ra", "ad", "cd"};
+      for (unsigned i = 0; i < 6; ++i)
+        t[bits] += fmt::format("{}\"{}\":{}", i ? "," : "", kNames[i], (bits >> i & 1) ? "true" : "false");
+    }
+    return t;
+  }();
+  const unsigned bits = unsigned{h.aa} | unsigned{h.tc} << 1 | unsigned{h.rd} << 2 |
+                        unsigned{h.ra} << 3 | unsigned{h.ad} << 4 | unsigned{h.cd} << 5;
+  return kTexts[bits];
 }
 
 // The TSIG record (RFC 8945 §4.2: the last additional record), or null.
@@ -480,9 +497,7 @@ void add_core_fields(Catalogue& cat) {
                       key<"c">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
                       key<"t">(w), w.Bool(h.rd);
                     } else {
-                      key<"aa">(w), w.Bool(h.aa); key<"tc">(w), w.Bool(h.tc);
-                      key<"rd">(w), w.Bool(h.rd); key<"ra">(w), w.Bool(h.ra);
-                      key<"ad">(w), w.Bool(h.ad); key<"cd">(w), w.Bool(h.cd);
+                      w.raw(dns_flags(h));
                     } w.EndObject()),
       nullptr);
   add("qname", FieldType::String,
@@ -744,7 +759,7 @@ bool Catalogue::write_value(EventWriter& w, const Field& f, const decode::DnsEve
     case FieldType::Integer: w.Uint64(v.number); break;
     case FieldType::Number: {
       const std::string_view t = ev.view(v.text);
-      w.raw_number(t);
+      w.raw(t);
       break;
     }
     case FieldType::Boolean: w.Bool(v.number != 0); break;
@@ -764,7 +779,7 @@ void Catalogue::write_flat(EventWriter& w, const decode::DnsEvent& ev, WriteCont
     w.quoted_key(e.quoted_name);
     switch (f.type) {
       case FieldType::Integer:
-      case FieldType::Number: w.raw_number(s); break;
+      case FieldType::Number: w.raw(s); break;
       case FieldType::Boolean: w.Bool(s == "true"); break;
       default: w.text(s); break;
     }

@@ -67,7 +67,7 @@ class Stash53Format final : public Format {
     s += '.';
     const auto frac = static_cast<std::uint64_t>(us % 1'000'000);
     for (std::uint64_t d = 100'000; d > 0; d /= 10) s += static_cast<char>('0' + frac / d % 10);
-    key<"timestamp">(w), w.raw_number(s);
+    key<"timestamp">(w), w.raw(s);
     if (!reason.empty()) key<"reason">(w), w.plain(reason);
     w.EndObject();
     out.end();
