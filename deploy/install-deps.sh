@@ -11,7 +11,8 @@ libmaxmind-db-writer-perl mmdb-bin python3-cryptography curl ca-certificates
 redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-14-dev llvm
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev fstrm-bin
 bind9 bind9-dnsutils unbound knot knot-module-dnstap dnsdist dnsmasq-base rsyslog busybox isc-dhcp-client wireshark-common
-golang-github-dnstap-golang-dnstap-cli"
+golang-github-dnstap-golang-dnstap-cli
+dnscap bind9-utils"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
