@@ -55,21 +55,28 @@ class EventRing {
       if (closed_.load(std::memory_order_acquire)) return Push::Closed;
       const std::uint64_t head = head_.load(std::memory_order_acquire);
       const std::size_t offset = tail % capacity_, to_end = capacity_ - offset;
-      // An empty ring past kRewindAt starts again at its beginning: the consumer is told to
-      // jump there (rewind_from_/rewind_to_, not a mark in the ring, which the records of the
-      // new round could overwrite), and all of the ring is free again at once. A record that
-      // does not fit before the end skips it, marked in the ring.
-      const bool rewind = head == tail && offset >= kRewindAt;
+      // The ring starts again at its beginning early, so that the memory touched stays near
+      // the backlog: when it is empty past kRewindAt (all of it is free again at once), or
+      // when the consumer is a quarter of the ring in and the record fits before it (the
+      // consumer is rarely all caught up: it takes whole batches). The consumer is told where
+      // to jump (rewind_from_/rewind_to_, not a mark in the ring, which the records of the new
+      // round could overwrite). A record that does not fit before the end skips it, marked in
+      // the ring.
+      const std::size_t head_offset = head % capacity_;
+      const bool empty = head == tail;
+      const bool rewind = offset > 0 && ((empty && offset >= kRewindAt) ||
+                                         (head / capacity_ == tail / capacity_ &&
+                                          head_offset >= capacity_ / 4 && need <= head_offset));
       const std::size_t skip = !rewind && need > to_end ? to_end : 0;
       const std::uint64_t at_pos = tail + (rewind ? to_end : skip);
-      const std::uint64_t free_from = std::max(head, rewind ? at_pos : floor_);
+      const std::uint64_t free_from = std::max(head, rewind && empty ? at_pos : floor_);
       if (at_pos + need - free_from <= capacity_ &&
           pushed_.load(std::memory_order_relaxed) - popped_.load(std::memory_order_acquire) <
               max_items_) {
         if (rewind) {
           rewind_from_.store(tail, std::memory_order_relaxed);  // published with tail_ below
           rewind_to_.store(at_pos, std::memory_order_relaxed);
-          floor_ = at_pos;
+          if (empty) floor_ = at_pos;
         } else if (skip > 0) {
           store_u32(offset, kSkip);
         }
@@ -217,7 +224,7 @@ class EventRing {
   alignas(64) std::atomic<std::uint64_t> tail_{0}, pushed_{0};  // the producer's
   // The last rewind: the consumer goes on at rewind_to_ when it reaches rewind_from_.
   std::atomic<std::uint64_t> rewind_from_{~std::uint64_t{0}}, rewind_to_{0};
-  std::uint64_t floor_ = 0;  // producer: everything before it is free (the last rewind's start)
+  std::uint64_t floor_ = 0;  // producer: all before it is free (an empty ring's last rewind)
   alignas(64) std::atomic<std::uint64_t> head_{0}, popped_{0};  // the consumer's
   alignas(64) std::atomic<std::size_t> wake_at_{1};
   std::atomic<bool> consumer_asleep_{false}, producer_asleep_{false}, closed_{false};
