@@ -78,13 +78,20 @@ void EventWriter::text(std::string_view s) {
     for (std::size_t j = 0; j < 8; ++j) q = escape(q, in[i + j]);
   }
   if (i < n) {
-    // The last 1-7 bytes: checked as one word too (overlapping what went before, or padded
-    // with a letter), and copied at once when none needs an escape.
+    // The last 1-7 bytes: checked as one word too (overlapping what went before, two
+    // overlapping halves, or padded with a letter), and copied at once when none needs an
+    // escape. Loads of a size known at compile time: no call to memcpy.
     std::uint64_t v = kOnes * 'a';
-    if (n >= 8)
+    if (n >= 8) {
       std::memcpy(&v, in + n - 8, 8);
-    else
-      std::memcpy(&v, in, n);
+    } else if (n >= 4) {
+      std::uint32_t lo, hi;
+      std::memcpy(&lo, in, 4);
+      std::memcpy(&hi, in + n - 4, 4);
+      v = std::uint64_t{hi} << 32 | lo;
+    } else {
+      for (std::size_t j = 0; j < n; ++j) v = (v << 8) | in[j];
+    }
     if (!needs_escape(v)) {
       copy_short(q, s.data() + i, n - i);
       q += n - i;
