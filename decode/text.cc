@@ -44,16 +44,20 @@ void append_label(std::string& out, const std::uint8_t* p, std::size_t n) {
 
 void append_quoted(std::string& out, const std::uint8_t* p, std::size_t n) {
   out.push_back('"');
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint8_t c = p[i];
+  for (std::size_t i = 0; i < n;) {
+    // Runs of bytes shown as they are, appended at once (TXT records are mostly text).
+    std::size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\') ++run;
+    out.append(reinterpret_cast<const char*>(p + i), run - i);
+    if (run == n) break;
+    const std::uint8_t c = p[run];
     if (c == '"' || c == '\\') {
       out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c >= 0x20 && c < 0x7f) {
       out.push_back(static_cast<char>(c));
     } else {
       append_decimal_escape(out, c);
     }
+    i = run + 1;
   }
   out.push_back('"');
 }
@@ -93,13 +97,17 @@ void append_escaped(std::string& out, const std::uint8_t* p, std::size_t n) {
 void append_base64(std::string& out, const std::uint8_t* p, std::size_t n) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // Into the string's own room, made once: keys and signatures are hundreds of bytes.
+  const std::size_t start = out.size();
+  out.resize(start + n / 3 * 4);
+  char* q = out.data() + start;
   std::size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
+  for (; i + 3 <= n; i += 3, q += 4) {
     const std::uint32_t v = std::uint32_t{p[i]} << 16 | std::uint32_t{p[i + 1]} << 8 | p[i + 2];
-    out.push_back(kAlphabet[v >> 18]);
-    out.push_back(kAlphabet[v >> 12 & 63]);
-    out.push_back(kAlphabet[v >> 6 & 63]);
-    out.push_back(kAlphabet[v & 63]);
+    q[0] = kAlphabet[v >> 18];
+    q[1] = kAlphabet[v >> 12 & 63];
+    q[2] = kAlphabet[v >> 6 & 63];
+    q[3] = kAlphabet[v & 63];
   }
   if (const std::size_t rest = n - i; rest > 0) {
     const std::uint32_t v = std::uint32_t{p[i]} << 16 | (rest == 2 ? std::uint32_t{p[i + 1]} << 8 : 0);
