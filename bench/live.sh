@@ -97,16 +97,7 @@ pct() { echo "scale=4; 100 * $1 / $hz / $2" | bc -l; }  # TICKS SECONDS -> % of 
 # Zone and queries as in make_capture.sh (plain): a fixed walk, types A/AAAA/MX/TXT, 1 in 10
 # NXDOMAIN. dnsperf loops the file as long as -l lets it.
 hosts=3000
-awk -v n=$hosts 'BEGIN {
-    print "$ORIGIN bench.test.\n$TTL 300"
-    print "@ IN SOA ns1.bench.test. hostmaster.bench.test. 1 7200 3600 1209600 300"
-    print "@ IN NS ns1.bench.test.\nns1 IN A 127.0.0.1"
-    for (i = 0; i < n; i++) {
-        printf "h%d IN A 198.51.100.%d\nh%d IN AAAA 2001:db8::%x\n", i, i % 256, i, i
-        printf "h%d IN MX 10 mx%d.bench.test.\n", i, i % 16
-        printf "h%d IN TXT \"host %d\" \"bench\"\n", i, i
-    }
-}' >"$work/bench.test"
+awk -v n=$hosts -f "$(dirname "$0")/plain_zone.awk" >"$work/bench.test"
 awk -v n=$hosts -v q=100000 'BEGIN {
     split("A AAAA MX TXT", t, " ")
     for (i = 0; i < q; i++)

@@ -27,34 +27,25 @@ class FdWriter {
     }
     const char* p = buffer_.data();
     std::size_t left = buffer_.size();
-    // A file (or /dev/null) takes the batch in one write; only a pipe or socket can block.
+    // Only a pipe or a socket can block; a file (or /dev/null) takes the batch in one write.
     struct stat st {};
-    if (::fstat(fd, &st) == 0 && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode)) {
-      while (left > 0) {
-        const ssize_t n = ::write(fd, p, left);
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return false;
-        }
-        p += n;
-        left -= static_cast<std::size_t>(n);
-      }
-      return true;
-    }
+    const bool may_block = ::fstat(fd, &st) != 0 || S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
     while (left > 0) {
-      // A pipe whose reader stopped reading would block write() for ever, and shutdown with
-      // it: wait for room in slices, then write at most what a pipe accepts without blocking.
-      pollfd pfd{fd, POLLOUT, 0};
-      const int ready = ::poll(&pfd, 1, 100);
-      if (ready < 0 && errno != EINTR) return false;
-      if (ready <= 0) {
-        if (give_up()) {
-          errno = ETIMEDOUT;
-          return false;
+      if (may_block) {
+        // A pipe whose reader stopped reading would block write() for ever, and shutdown with
+        // it: wait for room in slices, then write at most what a pipe accepts without blocking.
+        pollfd pfd{fd, POLLOUT, 0};
+        const int ready = ::poll(&pfd, 1, 100);
+        if (ready < 0 && errno != EINTR) return false;
+        if (ready <= 0) {
+          if (give_up()) {
+            errno = ETIMEDOUT;
+            return false;
+          }
+          continue;
         }
-        continue;
       }
-      const ssize_t n = ::write(fd, p, std::min<std::size_t>(left, PIPE_BUF));
+      const ssize_t n = ::write(fd, p, may_block ? std::min<std::size_t>(left, PIPE_BUF) : left);
       if (n < 0) {
         if (errno == EINTR) continue;
         return false;
