@@ -37,8 +37,8 @@ class EventRing {
   enum class Push : unsigned char { Ok, Full, Closed };
 
   /// At most `max_items` events in `bytes` of ring (at least 64 KiB). The memory is touched
-  /// only as far as the backlog reaches: an empty ring starts again at its beginning, so a
-  /// consumer that keeps up works in memory the caches hold.
+  /// only as far as a quarter of the ring or the backlog reaches (see push()), so a consumer
+  /// that keeps up works in memory the caches are more likely to hold.
   EventRing(std::size_t max_items, std::size_t bytes)
       : capacity_(std::max<std::size_t>(bytes, 64 << 10) & ~std::size_t{7}),
         max_items_(std::max<std::size_t>(max_items, 1)),
