@@ -53,29 +53,31 @@ bool Pipeline::run() noexcept {
   }
   capture::Input in;
   std::uint32_t since_snapshot = 0;
+  // After each input: pcap_stats is a system call, the clock nearly one: now and then, not
+  // per packet.
+  const auto counted = [&] {
+    if ((++since_snapshot & 1023) != 0) return;
+    heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
+    if (since_snapshot == 65536) {
+      since_snapshot = 0;
+      snapshot_source_stats();
+    }
+  };
   for (;;) {
     if (pending_flag_.load(std::memory_order_acquire)) adopt_pending();
-    const auto next = source_.next(in);
-    switch (next) {
+    switch (source_.next(in)) {
       case capture::Source::Next::Packet:
+        decoder_.decode(in.packet, event_, *this);
+        counted();
+        break;
       case capture::Source::Next::Message:
+        decoder_.decode(in.message, event_, *this);
+        counted();
+        break;
       case capture::Source::Next::Log:
-        if (next == capture::Source::Next::Packet) {
-          decoder_.decode(in.packet, event_, *this);
-        } else if (next == capture::Source::Next::Message) {
-          decoder_.decode(in.message, event_, *this);
-        } else {
-          decode::fill_from_dnsmasq(*in.log, event_);
-          on_message(event_);
-        }
-        // pcap_stats is a system call, the clock nearly one: now and then, not per packet.
-        if ((++since_snapshot & 1023) == 0) {
-          heartbeat_ns_.store(steady_ns(), std::memory_order_relaxed);
-          if (since_snapshot == 65536) {
-            since_snapshot = 0;
-            snapshot_source_stats();
-          }
-        }
+        decode::fill_from_dnsmasq(*in.log, event_);
+        on_message(event_);
+        counted();
         break;
       case capture::Source::Next::Idle:
         outputs_.on_idle(wall_ns());
