@@ -1,28 +1,12 @@
 #include "app/pipeline.h"
 
-#include <chrono>
-
 #include "app/live_stats.h"
 #include "decode/dnsmasq_event.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
 namespace stash53::app {
-namespace {
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Pipeline::Pipeline(capture::Source& source, const decode::DecodeOptions& decode_options,
                    const correlate::TransactionOptions& transaction_options, Stages stages)

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "capture/listen_socket.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
 
@@ -26,12 +27,6 @@ constexpr std::size_t kDatagram = 65536;  // the largest UDP syslog message
 constexpr int kDatagramsPerCall = 256;    // then the pipeline gets a turn
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what); }
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Traditional and file lines carry local time without a zone: the host's offset now.
 std::int32_t local_utc_offset_s() {

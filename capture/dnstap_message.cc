@@ -1,19 +1,13 @@
 #include "capture/dnstap_message.h"
 
-#include <chrono>
 #include <cstring>
 #include <vector>
 
 #include "capture/dnstap.pb-c.h"  // generated from capture/dnstap.proto
+#include "common/clock.h"
 
 namespace stash53::capture {
 namespace {
-
-std::int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool copy_address(const ProtobufCBinaryData& b, bool has, decode::IpAddress& out, bool ipv6) {
   if (!has || b.len != (ipv6 ? 16u : 4u)) return false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/thread_name.h"
 
@@ -11,11 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::microseconds kCoalesce{200};
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
-}
 
 // Bytes bound the queue: 32 MiB hold some 40,000 events of 800 bytes, a fifth of a second of
 // a busy server, and keep a whole sensor well under 64 MB.
@@ -116,7 +112,7 @@ Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev,
   if (!topic_.empty()) topic_.render(ev, topic_scratch_);
   Offer worst = Offer::Queued;
   for (const std::string_view doc : documents) {
-    switch (queue_.push(topic_scratch_, doc, block_when_full_, now_ns())) {
+    switch (queue_.push(topic_scratch_, doc, block_when_full_, steady_ns())) {
       case EventRing::Push::Ok:
         queued_.add();
         continue;
@@ -136,7 +132,7 @@ Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev,
 void QueuedEmitter::start() { thread_ = std::thread([this] { run(); }); }
 
 void QueuedEmitter::stop(std::chrono::milliseconds drain) noexcept {
-  drain_deadline_ns_.store(now_ns() + std::chrono::nanoseconds(drain).count());
+  drain_deadline_ns_.store(steady_ns() + std::chrono::nanoseconds(drain).count());
   closing_.store(true);
   queue_.close();
   if (thread_.joinable()) thread_.join();
@@ -176,7 +172,7 @@ void QueuedEmitter::register_metrics(MetricRegistry& r) const {
 }
 
 bool QueuedEmitter::shutdown_overdue() const noexcept {
-  return closing_.load() && now_ns() >= drain_deadline_ns_.load();
+  return closing_.load() && steady_ns() >= drain_deadline_ns_.load();
 }
 
 void QueuedEmitter::wait_backoff() noexcept {
@@ -240,7 +236,7 @@ void QueuedEmitter::run() noexcept {
       switch (send(std::span<const QueuedEvent>(batch.data(), pending))) {
         case SendResult::Ok: {
           sent_.add(pending - std::min(batch_dropped_, pending));
-          const auto now = now_ns();
+          const auto now = steady_ns();
           for (std::size_t i = 0; i < pending; ++i) delivery_.observe(now - batch[i].queued_ns);
           queue_.release();
           pending = 0;
