@@ -105,28 +105,7 @@ awk -v n=$hosts -v q=100000 'BEGIN {
         else printf "h%d.bench.test %s\n", (i * 7919) % n, t[i % 4 + 1]
 }' >"$work/queries"
 
-cat >"$work/nsd.conf" <<EOF
-server:
-    ip-address: 127.0.0.1
-    port: 53
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "$work"
-    pidfile: "$work/nsd.pid"
-    zonelistfile: "$work/nsd.zonelist"
-    xfrdfile: "$work/nsd.xfrd"
-    xfrdir: "$work"
-    server-count: 1
-    # NSD's response rate limiting would drop most of a load test from one address.
-    rrl-ratelimit: 0
-    verbosity: 0
-remote-control:
-    control-enable: no
-zone:
-    name: bench.test
-    zonefile: bench.test
-EOF
+"$(dirname "$0")/nsd_conf.sh" "$work" 127.0.0.1 bench.test >"$work/nsd.conf"
 nsd -d -c "$work/nsd.conf" >"$work/nsd.log" 2>&1 &
 nsd_pid=$!
 for _ in $(seq 100); do

@@ -133,34 +133,9 @@ awk -v n=$hosts -v q="$queries" -v w="$work" 'BEGIN {
 }'
 fi
 
-{
-cat <<EOF
-server:
-EOF
-for a in $servers; do echo "    ip-address: $a"; done
-cat <<EOF
-    port: 53
-    username: ""
-    chroot: ""
-    database: ""
-    zonesdir: "$work"
-    pidfile: "$work/nsd.pid"
-    zonelistfile: "$work/nsd.zonelist"
-    xfrdfile: "$work/nsd.xfrd"
-    xfrdir: "$work"
-    server-count: 1
-EOF
 # Rich: answers only, as most authoritative servers are set up (no NS and glue in every answer).
-[ "$rich" = 1 ] && echo "    minimal-responses: yes"
-cat <<EOF
-    # NSD's response rate limiting would drop most of a load test from one address.
-    rrl-ratelimit: 0
-    verbosity: 0
-remote-control:
-    control-enable: no
-EOF
-for zone in $zones; do printf 'zone:\n    name: %s\n    zonefile: %s\n' "$zone" "$zone"; done
-} >"$work/nsd.conf"
+extra=(); [ "$rich" = 1 ] && extra=("minimal-responses: yes")
+"$(dirname "$0")/nsd_conf.sh" "$work" "$servers" "$zones" "${extra[@]}" >"$work/nsd.conf"
 nsd -d -c "$work/nsd.conf" >"$work/nsd.log" 2>&1 &
 nsd_pid=$!
 for a in $servers; do
