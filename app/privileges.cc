@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -128,14 +130,21 @@ Group resolve_group(const PrivilegeOptions& options, const Account& user) {
 }
 
 // Capabilities, uids and no-new-privs are per thread: a thread started earlier would keep
-// root. /proc/self/task lists the threads; without /proc there is nothing to check with.
+// root. /proc/self/task lists the threads; without /proc there is nothing to check with. A
+// thread that was joined may still be listed for a moment (ZeroMQ's, of the context that
+// probes a bind address): only one still there after 100 ms counts.
 void require_single_thread() {
   std::error_code ec;
   std::size_t threads = 0;
-  for (std::filesystem::directory_iterator it("/proc/self/task", ec), end; !ec && it != end;
-       it.increment(ec))
-    ++threads;
-  if (!ec && threads > 1)
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    threads = 0;
+    for (std::filesystem::directory_iterator it("/proc/self/task", ec), end; !ec && it != end;
+         it.increment(ec))
+      ++threads;
+    if (ec || threads <= 1) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (threads > 1)
     throw std::runtime_error(std::to_string(threads) +
                              " threads are already running; privileges must be dropped "
                              "before any thread starts");
