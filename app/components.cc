@@ -50,6 +50,7 @@ Components build_components(config::Config& cfg, const EnrichOverrides& override
     return enrich::stage_of(a.config->type) < enrich::stage_of(b.config->type);
   });
   out.enrich_effective = YAML::Node(YAML::NodeType::Sequence);
+  out.enrichers.resize(cfg.workers);
   for (auto& e : entries) {
     auto enricher = enrich::make_enricher({e.config->type, &e.config->options, e.by_default});
     e.config->options.finish();
@@ -58,13 +59,17 @@ Components build_components(config::Config& cfg, const EnrichOverrides& override
     out.enrich_fingerprint += e.config->type + ":" + e.config->options.fingerprint() + ";";
     if (!enricher) continue;  // a default that stepped aside
     out.enrich_effective.push_back(shown);
-    out.enrichers.push_back(std::move(enricher));
+    out.enrichers[0].push_back(std::move(enricher));
+    // Each worker has its own: enrichers keep per-client state and caches, unshared.
+    for (std::size_t w = 1; w < cfg.workers; ++w)
+      out.enrichers[w].push_back(
+          enrich::make_enricher({e.config->type, &e.config->options, e.by_default}));
   }
 
   const bool offline = !cfg.capture.file.empty();
   out.emitters_effective = YAML::Node(YAML::NodeType::Sequence);
   for (auto& e : cfg.emitters) {
-    out.emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline}));
+    out.emitters.push_back(emitters::make_emitter({e.name, e.type, &e.options, offline, cfg.workers}));
     e.options.finish();
     YAML::Node shown = e.options.effective();
     shown["name"] = e.name;

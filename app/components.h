@@ -25,7 +25,8 @@ struct EnrichOverrides {
 };
 
 struct Components {
-  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;  // in run order
+  // One set per pipeline worker (Config::workers), each in run order.
+  std::vector<std::vector<std::unique_ptr<enrich::Enricher>>> enrichers;
   std::vector<std::unique_ptr<emitters::Emitter>> emitters;
   // What a reload compares to tell a changed component from an unchanged one.
   std::string enrich_fingerprint;
@@ -33,7 +34,7 @@ struct Components {
   YAML::Node enrich_effective, emitters_effective;  // for --print-config
 };
 
-/// Builds every enricher and emitter (connects nothing). Throws config::ConfigError naming the
+/// Builds every enricher (once per worker) and emitter (connects nothing). Throws config::ConfigError naming the
 /// key; opening a database may throw std::runtime_error naming the file.
 [[nodiscard]] Components build_components(config::Config& cfg, const EnrichOverrides& overrides);
 

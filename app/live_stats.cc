@@ -107,6 +107,9 @@ LiveStats::LiveStats(std::size_t top_k, Clock clock)
 LiveStats::~LiveStats() = default;
 
 void LiveStats::observe(const decode::DnsEvent& ev) noexcept {
+  // Each pipeline worker's own texts, read before the lock is taken.
+  thread_local Scratch scratch;
+  auto& [qname_text_, registered_text_, client_text_, class_text_, pending_] = scratch;
   // Texts first, without the lock. Qnames are counted lower-cased: resolvers randomise the case
   // of the names they ask (0x20, draft-vixie-dnsext-dns0x20), which would split one name's count.
   const bool has_qname = text_of(qname_, ev, qname_text_);

@@ -36,7 +36,7 @@ class LiveStats {
   LiveStats(const LiveStats&) = delete;
   LiveStats& operator=(const LiveStats&) = delete;
 
-  /// Pipeline thread, once per event after enrichment. Takes a mutex briefly; allocates nothing
+  /// Pipeline workers, once per event after enrichment. Takes a mutex briefly; allocates nothing
   /// once its strings have grown to the traffic's longest names.
   void observe(const decode::DnsEvent& ev) noexcept;
   /// The JSON document of /api/live (schema in app/live/README.md), with the counters of
@@ -59,9 +59,10 @@ class LiveStats {
   const event::Field* d_addr_;
   const event::Field* class_;
   const event::Field* reasons_;
-  // Pipeline thread only: the event's texts, read before the lock is taken.
-  std::string qname_text_, registered_text_, client_text_, class_text_;
-  SecurityEvent pending_;
+  struct Scratch {  // per pipeline worker (thread_local in observe)
+    std::string qname, registered, client, class_name;
+    SecurityEvent pending;
+  };
 
   mutable std::mutex mu_;  // guards everything below
   std::array<std::uint64_t, kSeconds> per_second_{};

@@ -25,6 +25,7 @@ struct CommandLine {
   std::string user, group, chroot, metrics_listen;
   bool allow_root = false;
   int snaplen = 0, buffer_mb = 0;
+  unsigned workers = 0;
   std::vector<int> ports;
   std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
   std::vector<std::string> geoip_dbs, no_enrich;
@@ -71,6 +72,7 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   }
   if (cl.snaplen) c.snaplen = cl.snaplen;
   if (cl.buffer_mb) c.buffer_mb = cl.buffer_mb;
+  if (cl.workers) cfg.workers = cl.workers;
   if (cl.no_promisc) c.promiscuous = false;
   if (!cl.ports.empty()) cfg.decode.ports.assign(cl.ports.begin(), cl.ports.end());
   if (cl.stats_interval_given) cfg.stats_interval_s = cl.stats_interval_s;
@@ -91,6 +93,7 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   e["capture"]["bpf"] = c.bpf;
   e["capture"]["snaplen"] = c.snaplen;
   e["capture"]["buffer_mb"] = c.buffer_mb;
+  e["capture"]["workers"] = cfg.workers;
   e["capture"]["promiscuous"] = c.promiscuous;
   e["decode"]["ports"] = cfg.decode.ports;
   e["stats"]["interval_s"] = cfg.stats_interval_s;
@@ -244,6 +247,11 @@ int run(int argc, char** argv) {
   cli.add_option("-B,--buffer-mb", cl.buffer_mb, "Kernel capture buffer in MiB (default 32)")
       ->check(CLI::Range(1, 2047))
       ->type_name("MIB");
+  cli.add_option("--workers", cl.workers,
+                 "Pipeline threads; each takes the flows of its share of the address pairs "
+                 "(packet capture only; default 1)")
+      ->check(CLI::Range(1, 64))
+      ->type_name("N");
   cli.add_flag("--no-promisc", cl.no_promisc, "Do not put the interface in promiscuous mode");
   cli.add_option("--ports", cl.ports, "DNS ports to decode (default 53 5353 5355: DNS, mDNS, LLMNR)")
       ->check(CLI::Range(1, 65535))

@@ -6,9 +6,15 @@ namespace stash53::app {
 
 using format::Mode;
 
+std::atomic<std::uint64_t>& StreamNumbers::of(format::Mode mode, const std::string& format) {
+  std::lock_guard lock(mutex_);
+  return next_.try_emplace({mode, format}).first->second;
+}
+
 Outputs::Outputs(const format::FormatOptions& format_options,
-                 const correlate::TransactionOptions& transaction_options)
-    : format_options_(format_options), table_(transaction_options) {}
+                 const correlate::TransactionOptions& transaction_options, std::size_t worker,
+                 StreamNumbers& numbers)
+    : format_options_(format_options), worker_(worker), numbers_(numbers), table_(transaction_options) {}
 
 void Outputs::set_emitters(const std::vector<emitters::Emitter*>& list) {
   bool transactions = false;
@@ -29,6 +35,7 @@ void Outputs::set_emitters(const std::vector<emitters::Emitter*>& list) {
       stream->mode = em->mode();
       stream->format_name = em->format();
       stream->format = std::move(format);
+      stream->docs.number_from(numbers_.of(stream->mode, stream->format_name));
     }
     stream->emitters.push_back(em);
   }
@@ -39,7 +46,7 @@ void Outputs::deliver(Stream& s, const decode::DnsEvent& ev) noexcept {
   const auto docs = s.docs.views();
   if (docs.empty()) return s.empty.add();
   s.documents.add(docs.size());
-  for (auto* em : s.emitters) (void)em->offer(ev, docs);  // each counts its own drops
+  for (auto* em : s.emitters) (void)em->offer(worker_, ev, docs);  // each counts its own drops
 }
 
 void Outputs::on_message(const decode::DnsEvent& ev) noexcept {

@@ -4,7 +4,10 @@
 // streams format each message as it comes; transaction streams get the exchanges the one
 // transaction table completes.
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,10 +20,24 @@
 
 namespace stash53::app {
 
+/// The numbering of each stream (mode and format), shared by the workers' Outputs: one stream,
+/// one sequence of `n`, whichever worker made the document.
+class StreamNumbers {
+ public:
+  std::atomic<std::uint64_t>& of(format::Mode mode, const std::string& format);
+
+ private:
+  std::mutex mutex_;
+  std::map<std::pair<format::Mode, std::string>, std::atomic<std::uint64_t>> next_;
+};
+
+/// One worker's output stage (the pipeline has one per worker).
 class Outputs final : public correlate::ExchangeSink {
  public:
+  /// `worker`: the pipeline worker this runs on, the queue it offers into (Emitter::offer).
   Outputs(const format::FormatOptions& format_options,
-          const correlate::TransactionOptions& transaction_options);
+          const correlate::TransactionOptions& transaction_options, std::size_t worker,
+          StreamNumbers& numbers);
 
   /// The emitters to feed from now on. A stream keeps its numbering across changes; when no
   /// emitter wants exchanges any more, the queries held go (unanswered) to those that did.
@@ -47,6 +64,8 @@ class Outputs final : public correlate::ExchangeSink {
   void deliver(Stream& s, const decode::DnsEvent& ev) noexcept;
 
   format::FormatOptions format_options_;
+  std::size_t worker_;
+  StreamNumbers& numbers_;
   // Streams are never removed: a reload may bring one back, and metrics may still read them.
   std::vector<std::unique_ptr<Stream>> streams_;
   correlate::TransactionTable table_;

@@ -167,6 +167,7 @@ void Service::reload() {
   Components parts;
   try {
     next = options_.load();
+    next.workers = cfg_.workers;  // a capture setting: takes a restart
     parts = build_components(next, options_.enrich_overrides);
   } catch (const std::exception& e) {
     reload_failures_.add();
@@ -230,7 +231,7 @@ void Service::reload() {
   stages.live = live_.get();
   if (!keep_enrichers) {
     stages.enrichers = std::move(parts.enrichers);
-    for (const auto& e : stages.enrichers) log::info("enrich", "Enricher {}.", e->describe());
+    for (const auto& e : stages.enrichers[0]) log::info("enrich", "Enricher {}.", e->describe());
   }
   // The pipeline takes the new stages between two packets; from then on nothing reaches the
   // retired emitters, which drain what they hold.
@@ -281,7 +282,7 @@ int Service::run() {
   log::set_level(cfg_.log_level);
 
   log::info("main", "stash53 " STASH53_VERSION " starting (pid {}).", ::getpid());
-  for (const auto& e : parts_.enrichers) log::info("enrich", "Enricher {}.", e->describe());
+  for (const auto& e : parts_.enrichers[0]) log::info("enrich", "Enricher {}.", e->describe());
   for (const auto& em : parts_.emitters)
     log::info("emit:" + em->name(), "Emitter {}{}.", em->describe(),
               em->optional() ? " (optional)" : "");
@@ -294,6 +295,21 @@ int Service::run() {
     log::error("capture", "{}.", e.what());
     return kExitFailure;
   }
+  if (cfg_.workers > 1 && !source_->packets_only()) {
+    // dnstap and dnsmasq inputs come as messages and log lines, not packets to shard.
+    log::warn("capture", "capture.workers {} applies to packet capture; this input runs on one "
+              "worker.", cfg_.workers);
+    try {
+      cfg_ = options_.load();
+      cfg_.workers = 1;
+      parts_ = build_components(cfg_, options_.enrich_overrides);
+    } catch (const std::exception& e) {
+      log::error("config", "{}", e.what());
+      return kExitConfig;
+    }
+  }
+  if (cfg_.workers > 1)
+    log::info("main", "{} pipeline workers, flows shared out by address pair.", cfg_.workers);
   std::vector<std::size_t> all(parts_.emitters.size());
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
   if (!start_outputs(parts_.emitters, all)) return kExitFailure;
@@ -330,7 +346,8 @@ int Service::run() {
   for (auto& em : parts_.emitters) em->start();
   Stages stages{std::move(parts_.enrichers), {}, live_.get()};
   for (auto& em : parts_.emitters) stages.emitters.push_back(em.get());
-  pipeline_ = std::make_unique<Pipeline>(*source_, cfg_.decode, cfg_.transactions, std::move(stages));
+  pipeline_ = std::make_unique<Pipeline>(*source_, cfg_.decode, cfg_.transactions, cfg_.workers,
+                                         std::move(stages));
   rebuild_registry();
   if (status_) status_->start();
 
@@ -488,7 +505,7 @@ int check_config(const ServiceOptions& options) {
   const auto problems = environment_problems(cfg, parts);
   for (const auto& p : problems) log::error("config", "{}", p);
   if (!problems.empty()) return kExitFailure;
-  std::cout << "stash53: configuration OK (" << parts.enrichers.size() << " enrichers, "
+  std::cout << "stash53: configuration OK (" << parts.enrichers[0].size() << " enrichers, "
             << parts.emitters.size() << " emitters)\n";
   return kExitOk;
 }

@@ -12,12 +12,15 @@
 # fixed inception and expiry), bench.test with NSEC3 (no salt, 0 iterations) and nsec.test with
 # NSEC; per host two A, two AAAA, two MX, an SPF and a site-verification TXT, a DKIM TXT with a
 # 2048-bit key (two strings), a CNAME chain www -> cdn -> edge. nsd (minimal responses) listens
-# on 127.0.0.1 and ::1; four dnsperf run at once, one per client address put on the private lo:
-#   81.2.69.160 -> 127.0.0.1 with DO (-D);  127.0.0.2 -> 127.0.0.1 without EDNS;
-#   2001:67c:2e8::2 -> ::1 and ::1 -> ::1 with EDNS (-e), no DO.
-# The two public ones give GeoIP something to find. Per 20 queries: 6 A, 3 AAAA, 2 MX, 1 SPF TXT,
-# 1 DKIM TXT, 4 through CNAME chains (2 or 3 deep), 2 NXDOMAIN, 1 NODATA (SRV); 1 in 1001 asks
-# for the DNSKEY set; 3 in 10 go to nsec.test. About 930 bytes of stash53 JSON per event (the
+# on 127.0.0.1 and ::1; sixteen dnsperf run at once (-c 2 each), one per client address put on
+# the private lo, four addresses for each of the four kinds of client:
+#   81.2.69.160..163 -> 127.0.0.1 with DO (-D);  127.0.0.2..5 -> 127.0.0.1 without EDNS;
+#   2001:67c:2e8::2..5 -> ::1 and fd00:53::1..4 -> ::1 with EDNS (-e), no DO.
+# Sixteen address pairs, so that a sharding by address pair (`workers: N`) has flows to spread.
+# Each dnsperf sends 1/16 of the queries at 1/16 of QPS. The public ones give GeoIP something to
+# find. Per 20 queries of each client: 6 A, 3 AAAA, 2 MX, 1 SPF TXT, 1 DKIM TXT, 4 through CNAME
+# chains (2 or 3 deep), 2 NXDOMAIN, 1 NODATA (SRV); 1 in 1001 asks for the DNSKEY set (rotating
+# over the clients); 3 in 10 go to nsec.test. About 930 bytes of stash53 JSON per event (the
 # plain zone: about 800). Zones and queries come from fixed formulas; the keys are made afresh
 # each run, so signature bytes differ between runs, not their sizes.
 set -euo pipefail
@@ -63,12 +66,18 @@ awk -v n=$hosts -v q="$queries" 'BEGIN {
 }' >"$work/queries0"
 # client address, server address, dnsperf flags; one dnsperf per line
 clients="127.0.0.1 127.0.0.1 -"
+conns=4 outstanding=200  # dnsperf's sockets (-c) and queries in flight (-q), each
 else
 servers="127.0.0.1 ::1" zones="bench.test nsec.test"
-clients="81.2.69.160 127.0.0.1 -D
-127.0.0.2 127.0.0.1 -
-2001:67c:2e8::2 ::1 -e
-::1 ::1 -e"
+# Four of each kind; line k of $clients is dnsperf k and reads queries$k.
+clients=$(for j in 0 1 2 3; do
+    printf '81.2.69.%d 127.0.0.1 -D\n' $((160 + j))
+    printf '127.0.0.%d 127.0.0.1 -\n' $((2 + j))
+    printf '2001:67c:2e8::%x ::1 -e\n' $((2 + j))
+    printf 'fd00:53::%x ::1 -e\n' $((1 + j))
+done)
+# 32 sockets and 800 queries in flight in all (as the four dnsperf with -c 4 -q 200 had before).
+conns=2 outstanding=50
 for a in $(awk '$1 !~ /^(127\.0\.0\.1|::1)$/ {print $1}' <<<"$clients"); do
     case $a in *:*) ip addr add "$a/128" dev lo nodad ;; *) ip addr add "$a/32" dev lo ;; esac
 done
@@ -109,21 +118,22 @@ for zone in $zones; do
     cat "$work/$ksk.key" "$work/$zsk.key" >>"$work/$zone.unsigned"
     nsec3=; [ "$zone" = bench.test ] && nsec3="-3 - -H 0"
     # shellcheck disable=SC2086
-    dnssec-signzone -q -K "$work" -o "$zone" -f "$work/$zone" -N keep -x \
+    dnssec-signzone -q -K "$work" -d "$work" -o "$zone" -f "$work/$zone" -N keep -x \
         -s 20240101000000 -e 20340101000000 $nsec3 "$work/$zone.unsigned" \
         "$work/$ksk.private" "$work/$zsk.private" >/dev/null
 done
-# Queries: query i goes to dnsperf i % 4; its slot int(i / 4) % 20 picks the kind, so the
-# pattern repeats every 80 queries; the host steps on by 7999 (coprime to 3000) each period, so
-# every client asks every kind for every host; 3 in 10 ask nsec.test; the DNSKEY queries
-# (i % 1001 == 1000) rotate over the clients.
+# Queries: query i goes to dnsperf i % 16; its slot int(i / 16) % 20 picks the kind, so the
+# pattern repeats every 320 queries; the host steps on by 8239 (7919 + 320, coprime to 3000)
+# each period, so every client asks every kind for every host (3000 periods: 960,000 queries);
+# 3 in 10 ask nsec.test; the DNSKEY queries (i % 1001 == 1000; 1001 is coprime to 16) rotate
+# over the clients.
 awk -v n=$hosts -v q="$queries" -v w="$work" 'BEGIN {
     split("h A,h A,h A,h AAAA,h AAAA,h MX,h TXT,dkim TXT,www A,www A,www AAAA,cdn A,h AAAA,nx A,nx AAAA,h A,h MX,h SRV,edge A,h A", kind, ",")
     for (i = 0; i < q; i++) {
         z = int(i / 7) % 10 < 3 ? "nsec.test" : "bench.test"
-        h = (int(i / 80) * 7919 + i) % n
-        split(kind[int(i / 4) % 20 + 1], k, " ")
-        f = sprintf("%s/queries%d", w, i % 4)
+        h = (int(i / 320) * 7919 + i) % n
+        split(kind[int(i / 16) % 20 + 1], k, " ")
+        f = sprintf("%s/queries%d", w, i % 16)
         if (i % 1001 == 1000) { printf "%s DNSKEY\n", z >f; continue }
         if (k[1] == "dkim") name = "sel1._domainkey.h" h
         else if (k[1] == "edge") name = "edge" h % 500
@@ -161,9 +171,9 @@ nclients=$(wc -l <<<"$clients")
 k=0
 while read -r from to flags; do
     # shellcheck disable=SC2046
-    dnsperf -s "$to" -a "$from" -d "$work/queries$k" -n 1 -c 4 -q 200 -t 2 \
-        -Q $((qps / nclients)) -l $((queries / qps * 3 + 30)) $([ "$flags" = - ] || printf %s "$flags") \
-        >"$work/dnsperf$k.out" 2>&1 &
+    dnsperf -s "$to" -a "$from" -d "$work/queries$k" -n 1 -c "$conns" -q "$outstanding" -t 2 \
+        -Q $((qps / nclients)) -l $((queries / qps * 3 + 30)) \
+        $([ "$flags" = - ] || printf %s "$flags") >"$work/dnsperf$k.out" 2>&1 &
     perf_pids+=($!) k=$((k + 1))
 done <<<"$clients"
 for k in "${!perf_pids[@]}"; do

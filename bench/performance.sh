@@ -5,11 +5,11 @@
 #
 # Usage: bench/performance.sh CAPTURE [RUNS]      (RUNS interleaved rounds, default 3; as root
 #        for the live section)
-# Takes some 8 minutes on a 2-core machine with the 2.1 M-packet capture of
-# `RICH=1 bench/make_capture.sh` and RUNS=3 (file 3.5 min, live 1 min, emitters 3.5 min); up
-# to some 12 where dnsperf climbs the whole live ladder (at most 17 runs of LIVE_SECONDS + 3 s).
-# Every run is bounded (TIMEOUT each for the file rows, SECTION_TIMEOUT for each of the
-# other scripts).
+# Takes some 8.5 minutes on a 2-core machine with the 2.1 M-packet capture of
+# `RICH=1 bench/make_capture.sh` and RUNS=3 (file 3.5 min, live 1 min, emitters 3.5 min,
+# scaling 0.5 min); up to some 12.5 where dnsperf climbs the whole live ladder (at most 17 runs
+# of LIVE_SECONDS + 3 s). Every run is bounded (TIMEOUT each for the file and scaling rows,
+# SECTION_TIMEOUT for each of the other scripts).
 #
 # Env:   SECTIONS     which sections, of "file live emitters scaling" (the default: all)
 #        STASH53      the binary (default build/stash53 of this checkout); the emitter section
@@ -18,7 +18,7 @@
 #                     cc -O2 -lpcap into a temporary directory if missing)
 #        TSHARK_PACKETS  tshark reads only the first N packets (default 100000): at 10-60 k
 #                     packets/s the whole capture would take minutes per run
-#        TIMEOUT      seconds any one file row may take (default 600)
+#        TIMEOUT      seconds any one file or scaling row may take (default 600)
 #        LIVE_SECONDS, LIVE_RUNS  live.sh's seconds per run (10) and runs per rate (1)
 #        EMITTER_RUNS rounds of each emitter script (default RUNS)
 #        EMITTER_PACKETS  the first N packets of CAPTURE for Redis and ZeroMQ (default 1000000)
@@ -47,7 +47,13 @@
 #            against the server's own ceiling in the same run, with messages of the events'
 #            average JSON size: redis-benchmark RPUSH -P 256, a bare XPUB send loop
 #            (zmq_ceiling), a bare Paho publisher (mqtt_ceiling) at QoS 0 and 1.
-#  scaling   `workers: N` is not implemented in stash53: the row says so.
+#  scaling   stash53's pipeline threads (`--workers N`, capture.workers): row (e)'s command
+#            line with --workers 1 and with --workers 2, RUNS interleaved rounds (1, 2, 1, 2,
+#            ...), medians of messages per wall-second and per CPU-second and of peak RSS, as in
+#            the file section; target: workers 2 at >= 1.6 times the wall throughput of
+#            workers 1. Workers shard flows by their address pair, so CAPTURE needs many
+#            client addresses (RICH=1 make_capture.sh has 16). Skipped, and said so, when
+#            stash53 --help does not mention --workers.
 # Needs bash, GNU time, awk, bc, tcpdump, tshark, editcap, capinfos; dnscap is skipped when not
 # installed; live: nsd, dnsperf, kdig, redis-server, unshare; emitters: redis-server,
 # redis-benchmark, mosquitto, mosquitto_sub.
@@ -112,7 +118,7 @@ echo
 echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -r)"
 echo "- capture: $capture, $packets packets, $(du -h "$capture" | cut -f1)"
 echo "- stash53: $stash53 ($("$stash53" --version 2>/dev/null | head -n 1))"
-echo "- sections: $(echo $sections); $runs rounds (file), $emitter_runs (emitters), live $live_runs run(s) of $live_secs s per rate"
+echo "- sections: $(echo $sections); $runs rounds (file, scaling), $emitter_runs (emitters), live $live_runs run(s) of $live_secs s per rate"
 # Other work on the machine takes cores from the multi-threaded rows: say how busy it was.
 echo "- load average before: $load_before"
 echo
@@ -121,6 +127,41 @@ echo
 # file: CAPTURE to JSON rows.
 declare -A label cmd pps mcs rss msgs
 rows=()
+# Row e, stash53 with its default enrichers; the scaling section adds --workers N to it.
+stash53_default="$stash53 -r $capture -o /dev/null"
+
+# One run of row $1 (cmd[$1]): appends "wall_s cpu_s rss_kib messages" to $work/$1.runs.
+# Messages: stash53's own count (its stats line); tshark's cut (cut_packets of file_section);
+# the capture's packets for the other tools.
+run() {
+    local id=$1 t0 t1 m
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086  # the commands are word lists without spaces in their words
+    if ! timeout "$limit" /usr/bin/time -f '%U %S %M' -o "$work/time" ${cmd[$id]} \
+        >/dev/null 2>"$work/stderr"; then
+        echo "row $id failed: ${cmd[$id]}" >&2
+        tail -n 5 "$work/stderr" >&2
+        exit 1
+    fi
+    t1=$(date +%s.%N)
+    case $id in
+        e | f | w[0-9]*) m=$(grep -o ' messages=[0-9]*' "$work/stderr" | tail -n 1 | cut -d= -f2) ;;
+        d1 | d2) m=$cut_packets ;;
+        *) m=$packets ;;
+    esac
+    awk -v a="$t0" -v b="$t1" -v m="$m" '{ printf "%.4f %.2f %d %d\n", b - a, $1 + $2, $3, m }' \
+        "$work/time" >>"$work/$id.runs"
+}
+# Row $1's runs: per run rates first, then their medians into msgs, pps, mcs and rss; messages
+# are the same each run.
+medians_of() {
+    local id=$1
+    awk '{ print $1, $2, $3, $4, $4 / $1, ($2 > 0 ? $4 / $2 : 0) }' "$work/$id.runs" >"$work/$id.rates"
+    mv "$work/$id.rates" "$work/$id.runs"
+    msgs[$id]=$(median "$work/$id.runs" 4) pps[$id]=$(median "$work/$id.runs" 5)
+    mcs[$id]=$(median "$work/$id.runs" 6) rss[$id]=$(median "$work/$id.runs" 3)
+}
+
 file_section() {
     local floor txtout cut cut_packets round id
     floor=${PCAP_FLOOR:-$build/pcap_floor}
@@ -158,7 +199,7 @@ EOF
     label[d2]="tshark -T ek (first $cut_packets packets)"
     cmd[d2]="tshark -r $cut -T ek"
     label[e]="stash53 -r -o /dev/null (default enrichers)"
-    cmd[e]="$stash53 -r $capture -o /dev/null"
+    cmd[e]=$stash53_default
     label[f]="stash53 geoip+public_suffix+security, mode transaction"
     cmd[f]="$stash53 -r $capture -c $work/rich.yml"
     if [ -z "$txtout" ]; then
@@ -169,38 +210,12 @@ EOF
     # Warm the page cache: every row reads a file already in memory.
     cat "$capture" "$cut" >/dev/null
 
-    # One run of row $1: appends "wall_s cpu_s rss_kib messages" to $work/$1.runs.
-    run() {
-        local id=$1 t0 t1 m
-        t0=$(date +%s.%N)
-        # shellcheck disable=SC2086  # the commands are word lists without spaces in their words
-        if ! timeout "$limit" /usr/bin/time -f '%U %S %M' -o "$work/time" ${cmd[$id]} \
-            >/dev/null 2>"$work/stderr"; then
-            echo "row $id failed: ${cmd[$id]}" >&2
-            tail -n 5 "$work/stderr" >&2
-            exit 1
-        fi
-        t1=$(date +%s.%N)
-        case $id in
-            e | f) m=$(grep -o ' messages=[0-9]*' "$work/stderr" | tail -n 1 | cut -d= -f2) ;;
-            d1 | d2) m=$cut_packets ;;
-            *) m=$packets ;;
-        esac
-        awk -v a="$t0" -v b="$t1" -v m="$m" '{ printf "%.4f %.2f %d %d\n", b - a, $1 + $2, $3, m }' \
-            "$work/time" >>"$work/$id.runs"
-    }
     for round in $(seq "$runs"); do
         for id in "${rows[@]}"; do run "$id"; done
         echo "file: round $round of $runs done" >&2
     done
 
-    for id in "${rows[@]}"; do
-        # Per run rates first, then their median; messages are the same each run.
-        awk '{ print $1, $2, $3, $4, $4 / $1, ($2 > 0 ? $4 / $2 : 0) }' "$work/$id.runs" >"$work/$id.rates"
-        mv "$work/$id.rates" "$work/$id.runs"
-        msgs[$id]=$(median "$work/$id.runs" 4) pps[$id]=$(median "$work/$id.runs" 5)
-        mcs[$id]=$(median "$work/$id.runs" 6) rss[$id]=$(median "$work/$id.runs" 3)
-    done
+    for id in "${rows[@]}"; do medians_of "$id"; done
 
     echo "## File to JSON rows ($runs interleaved rounds, medians)"
     echo
@@ -271,6 +286,50 @@ if want emitters; then
     echo
     run_script mqtt "$repo/bench/bench_mqtt.sh" "$build" "$mqtt_cut" "$emitter_runs"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# scaling: row e with --workers 1 and 2, interleaved.
+scaling_skipped=
+scaling_section() {
+    local help round n id
+    echo "## Scaling (stash53 --workers 1 and 2, $runs interleaved rounds, medians)"
+    echo
+    help=$("$stash53" --help 2>&1) || true
+    if [[ $help != *--workers* ]]; then
+        scaling_skipped="this stash53 has no --workers"
+        echo "scaling: $scaling_skipped"
+        echo
+        return
+    fi
+    for n in 1 2; do
+        label[w$n]="stash53 workers $n"
+        cmd[w$n]="$stash53_default --workers $n"
+    done
+    cat "$capture" >/dev/null  # the page cache, as for the file rows
+    for round in $(seq "$runs"); do
+        for id in w1 w2; do run "$id"; done
+        echo "scaling: round $round of $runs done" >&2
+    done
+    for id in w1 w2; do medians_of "$id"; done
+
+    echo "| row | messages | messages/s (wall) | messages per CPU-second | peak RSS | target | result |"
+    echo "| --- | ---: | ---: | ---: | ---: | --- | --- |"
+    for id in w1 w2; do
+        awk -v l="${label[$id]}" -v m="${msgs[$id]}" -v p="${pps[$id]}" -v c="${mcs[$id]}" \
+            -v r="${rss[$id]}" "$awk_g"'
+        BEGIN { printf "| %s | %s | %s | %s | %.1f MiB | — | — |\n", l, g(m), g(p), g(c), r / 1024 }'
+    done
+    echo "| workers 2 / workers 1 (wall throughput) | — | $(times "${pps[w2]}" "${pps[w1]}") | — | — |" \
+        "≥ 1.6× | $(met "${pps[w2]} >= 1.6 * ${pps[w1]}") |"
+    echo
+    echo "Command: \`$stash53_default --workers N\` (row e's, plus the flag)."
+    if [ "${msgs[w1]}" != "${msgs[w2]}" ]; then
+        echo "Note: the message counts differ, workers 1 $(num "${msgs[w1]}"), workers 2 $(num "${msgs[w2]}")."
+    fi
+    echo
+}
+
+if want scaling; then scaling_section; fi
 
 # ---------------------------------------------------------------------------------------------
 # The combined table.
@@ -365,7 +424,13 @@ if want emitters; then
 fi
 
 if want scaling; then
-    row scaling "workers: N (events/s with N workers vs 1)" "not implemented" "" "" "" "not implemented"
+    what="workers 2 / workers 1 (wall throughput), messages/s (stash53 --workers 2 vs --workers 1)"
+    if [ -n "$scaling_skipped" ]; then
+        row scaling "$what" "not measured: $scaling_skipped" "" "" "≥ 1.6×" "not measured"
+    else
+        row scaling "$what" "$(num "${pps[w2]}")" "$(num "${pps[w1]}")" "$(times "${pps[w2]}" "${pps[w1]}")" \
+            "≥ 1.6×" "$(met "${pps[w2]} >= 1.6 * ${pps[w1]}")"
+    fi
 fi
 
 took=$(( $(date +%s) - began ))

@@ -145,7 +145,7 @@ double run_pipeline(const Capture& c, std::uint64_t& messages,
   nsid_opts["label"] = "bench";
   if (const char* f = std::getenv("FLUSH_MS")) null_opts["flush_ms"] = std::atoi(f);
   config::OptionReader nsid_reader(nsid_opts, "nsid"), null_reader(null_opts, "null");
-  std::vector<std::unique_ptr<enrich::Enricher>> enrichers;
+  app::Enrichers enrichers;
   for (const auto& type : types) {
     YAML::Node n(YAML::NodeType::Map);
     config::OptionReader o(n, type);
@@ -156,7 +156,9 @@ double run_pipeline(const Capture& c, std::uint64_t& messages,
   emitters.push_back(emitters::make_emitter({"null", "null", &null_reader, true}));
   emitters[0]->start();
   MemorySource src(c);
-  app::Pipeline pipeline(src, {}, {}, app::Stages{std::move(enrichers), {emitters[0].get()}, nullptr});
+  app::Stages stages{{}, {emitters[0].get()}, nullptr};
+  stages.enrichers.push_back(std::move(enrichers));
+  app::Pipeline pipeline(src, {}, {}, 1, std::move(stages));
   const auto t0 = std::chrono::steady_clock::now();
   (void)pipeline.run();
   emitters[0]->stop(std::chrono::seconds(60));  // delivered means counted

@@ -37,6 +37,7 @@ class PcapSource final : public Source {
   SourceStats stats() const noexcept override;
   std::string error() const override { return error_; }
   bool is_offline() const noexcept override { return offline_; }
+  bool packets_only() const noexcept override { return true; }
 
   /// The capture filter in use (the link type decides between bpf and bpf_not_ethernet).
   [[nodiscard]] const std::string& filter() const noexcept { return filter_; }

@@ -68,6 +68,9 @@ class Source {
   [[nodiscard]] virtual SourceStats stats() const noexcept = 0;
   /// Description of the last Error.
   [[nodiscard]] virtual std::string error() const = 0;
+  /// True when it delivers Packet only (libpcap, libwiretap): what the pipeline can shard over
+  /// its workers by address pair.
+  [[nodiscard]] virtual bool packets_only() const noexcept { return false; }
   /// True when reading a file: nothing races us, so emitters may block instead of dropping.
   [[nodiscard]] virtual bool is_offline() const noexcept = 0;
   /// Registers the source's own counters (component `capture`, `dnstap`, ...).

@@ -153,6 +153,7 @@ class WiretapSource final : public Source {
   [[nodiscard]] SourceStats stats() const noexcept override { return {received_, 0, 0}; }
   [[nodiscard]] std::string error() const override { return error_; }
   [[nodiscard]] bool is_offline() const noexcept override { return true; }
+  [[nodiscard]] bool packets_only() const noexcept override { return true; }
 
  private:
   // The capture filter, compiled once per link type met (libpcap compiles per link type).

@@ -32,6 +32,34 @@ struct QueuedEvent {
   std::int64_t queued_ns = 0;  // steady clock, for the delivery latency
 };
 
+/// Where one side of a ring sleeps: the other side takes the mutex only to wake it, and only
+/// when `asleep` says it sleeps. Several rings may share their consumer's (EventRings).
+struct RingBell {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::atomic<bool> asleep{false};
+  std::atomic<std::size_t> wake_at{1};  // the consumer's: wake it once a ring holds this many
+
+  /// Sleeps until `ready()` or the deadline.
+  template <typename Ready>
+  void sleep(std::optional<std::chrono::steady_clock::time_point> deadline, Ready ready) {
+    std::unique_lock lock(mutex);
+    asleep.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with the waker's fence
+    while (!ready()) {
+      if (!deadline)
+        cv.wait(lock);
+      else if (cv.wait_until(lock, *deadline) == std::cv_status::timeout)
+        break;
+    }
+    asleep.store(false, std::memory_order_relaxed);
+  }
+  void wake() {
+    std::lock_guard lock(mutex);  // the sleeper is in wait(), or has not checked yet
+    cv.notify_one();
+  }
+};
+
 class EventRing {
  public:
   enum class Push : unsigned char { Ok, Full, Closed };
@@ -39,10 +67,12 @@ class EventRing {
   /// At most `max_items` events in `bytes` of ring (at least 64 KiB). The memory is touched
   /// only as far as a quarter of the ring or the backlog reaches (see push()), so a consumer
   /// that keeps up works in memory the caches are more likely to hold.
-  EventRing(std::size_t max_items, std::size_t bytes)
+  /// `consumer_bell`: shared with other rings of the same consumer (EventRings); null: its own.
+  EventRing(std::size_t max_items, std::size_t bytes, RingBell* consumer_bell = nullptr)
       : capacity_(std::max<std::size_t>(bytes, 64 << 10) & ~std::size_t{7}),
         max_items_(std::max<std::size_t>(max_items, 1)),
-        data_(new char[capacity_]) {}
+        data_(new char[capacity_]),
+        consumer_(consumer_bell != nullptr ? *consumer_bell : own_consumer_) {}
 
   /// Producer. Copies the event in. With `wait`, blocks while the ring is full (reading
   /// files); without, returns Full at once (live capture). An event larger than half the
@@ -92,12 +122,13 @@ class EventRing {
         // Pairs with the fence in sleep(): either the consumer sees this event, or this
         // sees it asleep.
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (consumer_asleep_.load(std::memory_order_relaxed) && size() >= wake_at_.load(std::memory_order_relaxed))
-          wake(not_empty_);
+        if (consumer_.asleep.load(std::memory_order_relaxed) &&
+            size() >= consumer_.wake_at.load(std::memory_order_relaxed))
+          consumer_.wake();
         return Push::Ok;
       }
       if (!wait) return Push::Full;
-      sleep(producer_asleep_, not_full_, std::nullopt, [&] {
+      producer_.sleep(std::nullopt, [&] {
         return closed_.load() || head_.load(std::memory_order_acquire) != head;
       });
     }
@@ -113,17 +144,20 @@ class EventRing {
     batch.clear();
     if (size() == 0) {
       const auto deadline = first ? std::optional(std::chrono::steady_clock::now() + *first) : std::nullopt;
-      wake_at_.store(1, std::memory_order_relaxed);
-      sleep(consumer_asleep_, not_empty_, deadline, [&] { return size() > 0 || closed_.load(); });
+      consumer_.wake_at.store(1, std::memory_order_relaxed);
+      consumer_.sleep(deadline, [&] { return size() > 0 || closed_.load(); });
     }
     if (linger.count() > 0 && size() < max && !closed_.load()) {
-      wake_at_.store(max, std::memory_order_relaxed);
-      sleep(consumer_asleep_, not_empty_, std::chrono::steady_clock::now() + linger,
+      consumer_.wake_at.store(max, std::memory_order_relaxed);
+      consumer_.sleep(std::chrono::steady_clock::now() + linger,
             [&] { return size() >= max || closed_.load(); });
     }
-    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
+    // Counted, not read up to tail_: the producer moves tail_ before pushed_, so a record
+    // may show in the one before the other, and popped_ must never pass pushed_ (a size()
+    // of -1 looks like a ring with something in it).
+    const std::size_t take = std::min(published(), max);
     std::uint64_t at = head_.load(std::memory_order_relaxed);
-    while (at < tail && batch.size() < max) at = read(at, &batch.emplace_back());
+    while (batch.size() < take) at = read(at, &batch.emplace_back());
     batch_end_ = at;
     batch_events_ = batch.size();
     return batch_events_;
@@ -135,32 +169,34 @@ class EventRing {
     popped_.store(popped_.load(std::memory_order_relaxed) + batch_events_, std::memory_order_release);
     batch_events_ = 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (producer_asleep_.load(std::memory_order_relaxed)) wake(not_full_);
+    if (producer_.asleep.load(std::memory_order_relaxed)) producer_.wake();
   }
 
   /// Wakes both sides; pushes fail from now on, pops drain what is left.
   void close() {
     closed_.store(true);
-    std::lock_guard lock(mutex_);
-    not_empty_.notify_all();
-    not_full_.notify_all();
+    for (RingBell* bell : {&consumer_, &producer_}) {
+      std::lock_guard lock(bell->mutex);
+      bell->cv.notify_all();
+    }
   }
 
   /// Consumer: discards what is queued, an unreleased batch included, and returns how many
   /// events that was besides that batch.
   std::size_t clear() {
-    const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-    std::size_t n = 0;
-    for (std::uint64_t at = batch_end_ > head_.load() ? batch_end_ : head_.load(); at < tail; ++n)
-      at = read(at, nullptr);
-    head_.store(tail, std::memory_order_release);
+    const std::size_t n = published() - batch_events_;
+    std::uint64_t at = batch_events_ > 0 ? batch_end_ : head_.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < n; ++i) at = read(at, nullptr);
+    head_.store(at, std::memory_order_release);
     popped_.store(popped_.load(std::memory_order_relaxed) + batch_events_ + n, std::memory_order_release);
-    batch_end_ = tail;
+    batch_end_ = at;
     batch_events_ = 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (producer_asleep_.load(std::memory_order_relaxed)) wake(not_full_);
+    if (producer_.asleep.load(std::memory_order_relaxed)) producer_.wake();
     return n;
   }
+
+  [[nodiscard]] bool closed() const noexcept { return closed_.load(); }
 
   /// Events queued now (the consumer's unreleased batch included). Any thread.
   [[nodiscard]] std::size_t size() const noexcept {
@@ -174,6 +210,10 @@ class EventRing {
 
   static constexpr std::size_t record_size(std::size_t payload) {
     return (kHeader + payload + 7) & ~std::size_t{7};
+  }
+  /// Consumer: the events pushed and not released; their records are all visible.
+  std::size_t published() const noexcept {
+    return pushed_.load(std::memory_order_acquire) - popped_.load(std::memory_order_relaxed);
   }
   /// The record at position `at` (into `e`, when given); returns where the next one starts.
   std::uint64_t read(std::uint64_t at, QueuedEvent* e) const {
@@ -200,24 +240,6 @@ class EventRing {
     return v;
   }
 
-  template <typename Ready>
-  void sleep(std::atomic<bool>& asleep, std::condition_variable& cv,
-             std::optional<std::chrono::steady_clock::time_point> deadline, Ready ready) {
-    std::unique_lock lock(mutex_);
-    asleep.store(true, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    while (!ready()) {
-      if (!deadline)
-        cv.wait(lock);
-      else if (cv.wait_until(lock, *deadline) == std::cv_status::timeout)
-        break;
-    }
-    asleep.store(false, std::memory_order_relaxed);
-  }
-  void wake(std::condition_variable& cv) {
-    std::lock_guard lock(mutex_);  // the sleeper is in wait(), or has not checked yet
-    cv.notify_one();
-  }
 
   const std::size_t capacity_, max_items_;
   std::unique_ptr<char[]> data_;  // uninitialised: pages are touched as the ring fills
@@ -226,12 +248,82 @@ class EventRing {
   std::atomic<std::uint64_t> rewind_from_{~std::uint64_t{0}}, rewind_to_{0};
   std::uint64_t floor_ = 0;  // producer: all before it is free (an empty ring's last rewind)
   alignas(64) std::atomic<std::uint64_t> head_{0}, popped_{0};  // the consumer's
-  alignas(64) std::atomic<std::size_t> wake_at_{1};
-  std::atomic<bool> consumer_asleep_{false}, producer_asleep_{false}, closed_{false};
+  std::atomic<bool> closed_{false};
   std::uint64_t batch_end_ = 0;    // consumer: where the last batch ends
   std::size_t batch_events_ = 0;   // consumer: how many events it holds, until released
-  std::mutex mutex_;
-  std::condition_variable not_empty_, not_full_;
+  RingBell own_consumer_, producer_;
+  RingBell& consumer_;
+};
+
+/// One consumer's rings, one per producer (the pipeline's workers): each producer pushes into
+/// its own, so no two threads ever write one ring, and each producer's events stay in order.
+/// The consumer sleeps on one bell for all of them and takes each batch from one ring.
+class EventRings {
+ public:
+  /// `max_items` and `bytes` are shared out evenly between the `producers` rings.
+  EventRings(std::size_t producers, std::size_t max_items, std::size_t bytes) {
+    producers = std::max<std::size_t>(producers, 1);
+    for (std::size_t i = 0; i < producers; ++i)
+      rings_.push_back(std::make_unique<EventRing>(max_items / producers, bytes / producers, &bell_));
+  }
+
+  /// Producer `i`'s ring.
+  [[nodiscard]] EventRing& operator[](std::size_t i) noexcept { return *rings_[i]; }
+  [[nodiscard]] std::size_t producers() const noexcept { return rings_.size(); }
+
+  /// Consumer: EventRing::pop_batch over all the rings; the batch comes from one ring, the
+  /// next ring with events after the last one taken from (none is starved).
+  std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
+                        std::chrono::microseconds linger,
+                        std::optional<std::chrono::milliseconds> first = std::nullopt) {
+    if (rings_.size() == 1) return rings_[0]->pop_batch(batch, max, linger, first);
+    batch.clear();
+    const auto fullest = [&] {
+      std::size_t n = 0;
+      for (const auto& r : rings_) n = std::max(n, r->size());
+      return n;
+    };
+    if (fullest() == 0) {
+      const auto deadline = first ? std::optional(std::chrono::steady_clock::now() + *first) : std::nullopt;
+      bell_.wake_at.store(1, std::memory_order_relaxed);
+      bell_.sleep(deadline, [&] { return fullest() > 0 || closed(); });
+    }
+    if (linger.count() > 0 && fullest() < max && !closed()) {
+      bell_.wake_at.store(max, std::memory_order_relaxed);
+      bell_.sleep(std::chrono::steady_clock::now() + linger,
+                  [&] { return fullest() >= max || closed(); });
+    }
+    for (std::size_t k = 0; k < rings_.size(); ++k) {
+      const std::size_t i = (last_ + 1 + k) % rings_.size();
+      if (rings_[i]->size() == 0) continue;
+      last_ = i;
+      return rings_[i]->pop_batch(batch, max, std::chrono::microseconds(0));
+    }
+    return 0;
+  }
+  /// Consumer: frees the last batch.
+  void release() { rings_[last_]->release(); }
+  /// Consumer: EventRing::clear() of every ring.
+  std::size_t clear() {
+    std::size_t n = 0;
+    for (auto& r : rings_) n += r->clear();
+    return n;
+  }
+  void close() {
+    for (auto& r : rings_) r->close();
+  }
+  [[nodiscard]] std::size_t size() const noexcept {
+    std::size_t n = 0;
+    for (const auto& r : rings_) n += r->size();
+    return n;
+  }
+
+ private:
+  [[nodiscard]] bool closed() const noexcept { return rings_[0]->closed(); }
+
+  RingBell bell_;
+  std::vector<std::unique_ptr<EventRing>> rings_;
+  std::size_t last_ = 0;
 };
 
 }  // namespace stash53

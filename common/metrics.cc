@@ -17,6 +17,16 @@ void MetricRegistry::add(MetricInfo info, const Histogram& histogram) {
   histograms_.emplace_back(std::move(info), &histogram);
 }
 
+void MetricRegistry::add_sums(std::shared_ptr<const std::vector<MetricRegistry>> parts) {
+  if (parts->empty()) return;
+  for (std::size_t i = 0; i < parts->front().infos_.size(); ++i)
+    add(parts->front().infos_[i], [parts, i] {
+      std::uint64_t sum = 0;
+      for (const auto& part : *parts) sum += part.readers_[i]();
+      return sum;
+    });
+}
+
 std::vector<MetricRegistry::Sample> MetricRegistry::snapshot() const {
   std::vector<Sample> out(infos_.size());
   for (std::size_t i = infos_.size(); i-- > 0;) out[i] = {&infos_[i], readers_[i]()};

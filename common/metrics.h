@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,9 @@ class MetricRegistry {
   void add(MetricInfo info, std::function<std::uint64_t()> read);
   /// Registers a histogram (exported by the metrics endpoint, not on the stats line).
   void add(MetricInfo info, const Histogram& histogram);
+  /// Registers each metric of `parts` (registries of the same metrics in the same order: one
+  /// per pipeline worker; no histograms) as the sum over them, under the first one's names.
+  void add_sums(std::shared_ptr<const std::vector<MetricRegistry>> parts);
 
   struct Sample {
     const MetricInfo* info;

@@ -65,6 +65,7 @@ void read_capture(OptionReader o, Config& cfg) {
   o.read_range("buffer_mb", c.buffer_mb, 1, 2047);  // libpcap takes the size in bytes as an int
   o.read("promiscuous", c.promiscuous, "true or false");
   o.read("immediate", c.immediate, "true or false");
+  o.read_range("workers", cfg.workers, 1, 64);
   const auto& d = cfg.dnsmasq;
   if (cfg.reads("dnsmasq") && d.syslog_listen.empty() && d.syslog_socket.empty())
     o.fail("source", "source dnsmasq needs dnsmasq.syslog_listen or dnsmasq.syslog_socket (a "

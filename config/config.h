@@ -33,6 +33,8 @@ struct Config {
   [[nodiscard]] bool reads(std::string_view source) const {
     return std::find(sources.begin(), sources.end(), source) != sources.end();
   }
+  // capture.workers: pipeline threads, each with the flows of its share of the address pairs.
+  std::size_t workers = 1;
   decode::DecodeOptions decode;
   std::vector<ComponentConfig> enrich;  // without the section: the registered defaults
   bool enrich_given = false;            // an explicit `enrich: []` turns them all off

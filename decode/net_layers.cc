@@ -384,4 +384,19 @@ PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& ou
   return PacketKind::Dns;
 }
 
+std::uint64_t address_pair_hash(const capture::Packet& pkt) noexcept {
+  IpDatagram d;
+  if (parse_ip(pkt, d) != PacketKind::Dns) return 0;
+  // Each address is mixed alone and the two are added: the same sum either way round.
+  const auto mix = [](const IpAddress& a) {
+    std::uint64_t hi, lo;
+    std::memcpy(&hi, a.bytes, 8);
+    std::memcpy(&lo, a.bytes + 8, 8);
+    std::uint64_t h = (hi ^ (lo * 0x9e3779b97f4a7c15ULL)) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+  };
+  std::uint64_t h = (mix(d.net.src) + mix(d.net.dst)) * 0x94d049bb133111ebULL;
+  return h ^ (h >> 29);
+}
+
 }  // namespace stash53::decode

@@ -33,6 +33,7 @@ struct EmitterSpec {
   std::string type;
   config::OptionReader* options;  // the emitter reads its keys; the caller calls finish()
   bool offline_source = false;    // reading a file: wait on a full queue instead of dropping
+  std::size_t workers = 1;        // pipeline threads that offer events, each from 0 to workers-1
 };
 
 class Emitter {
@@ -41,12 +42,14 @@ class Emitter {
   virtual ~Emitter() = default;
   /// Hands over the documents of one event (copied): `ev` is what the emitter's filter and
   /// topic template look at, once for all of them (for an exchange, its response, else its
-  /// query). Pipeline thread only. Drops and counts on a full queue, or waits for room when
-  /// the emitter's when_full policy is `block`. Returns the worst outcome.
-  [[nodiscard]] virtual Offer offer(const decode::DnsEvent& ev,
+  /// query). Called by pipeline worker `worker` only (EmitterSpec::workers), which has a queue
+  /// of its own, so each worker's events keep their order. Drops and counts on a full queue,
+  /// or waits for room when the emitter's when_full policy is `block`. Returns the worst
+  /// outcome.
+  [[nodiscard]] virtual Offer offer(std::size_t worker, const decode::DnsEvent& ev,
                                     std::span<const std::string_view> documents) noexcept = 0;
   [[nodiscard]] Offer offer(const decode::DnsEvent& ev, std::string_view document) noexcept {
-    return offer(ev, std::span<const std::string_view>(&document, 1));
+    return offer(0, ev, std::span<const std::string_view>(&document, 1));
   }
   /// Its `mode` and `format` options: which documents it is given (format/format.h).
   [[nodiscard]] virtual format::Mode mode() const noexcept = 0;

@@ -58,12 +58,14 @@ QueuedEmitter::QueuedEmitter(const EmitterSpec& spec, const char* topic_key,
     : name_(spec.name),
       type_(spec.type),
       component_("emit:" + spec.name),
-      filter_(*spec.options),
       queue_([&] {
         const auto q = read_limits(*spec.options);
-        return EventRing(q.items, q.bytes);
+        return EventRings(spec.workers, q.items, q.bytes);
       }()) {
   auto& o = *spec.options;
+  const EventFilter filter(o);
+  for (std::size_t i = 0; i < queue_.producers(); ++i)
+    producers_.push_back(std::make_unique<Producer>(filter));
   o.read("optional", optional_, "true or false");
   o.read_range("batch_size", batch_size_, 1, 1'000'000);
   long long flush_ms = flush_.count(), retry_ms = retry_.count(), retry_max_ms = retry_max_.count();
@@ -102,26 +104,28 @@ QueuedEmitter::~QueuedEmitter() {
   if (thread_.joinable()) stop(std::chrono::milliseconds(0));
 }
 
-Emitter::Offer QueuedEmitter::offer(const decode::DnsEvent& ev,
+Emitter::Offer QueuedEmitter::offer(std::size_t worker, const decode::DnsEvent& ev,
                                     std::span<const std::string_view> documents) noexcept {
-  if (!filter_.accepts(ev)) {
-    filtered_.add(documents.size());
+  Producer& p = *producers_[worker];
+  if (!p.filter.accepts(ev)) {
+    p.filtered.add(documents.size());
     return Offer::Filtered;
   }
-  topic_scratch_.clear();
-  if (!topic_.empty()) topic_.render(ev, topic_scratch_);
+  p.topic_scratch.clear();
+  if (!topic_.empty()) topic_.render(ev, p.topic_scratch);
+  EventRing& ring = queue_[worker];
   Offer worst = Offer::Queued;
   for (const std::string_view doc : documents) {
-    switch (queue_.push(topic_scratch_, doc, block_when_full_, steady_ns())) {
+    switch (ring.push(p.topic_scratch, doc, block_when_full_, steady_ns())) {
       case EventRing::Push::Ok:
-        queued_.add();
+        p.queued.add();
         continue;
       case EventRing::Push::Full:
-        dropped_full_.add();
+        p.dropped_full.add();
         if (worst == Offer::Queued) worst = Offer::QueueFull;
         continue;
       case EventRing::Push::Closed:
-        dropped_stopped_.add();
+        p.dropped_stopped.add();
         worst = Offer::Stopped;
         continue;
     }
@@ -138,13 +142,19 @@ void QueuedEmitter::stop(std::chrono::milliseconds drain) noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
+std::uint64_t QueuedEmitter::sum(Counter Producer::*counter) const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& p : producers_) n += ((*p).*counter).get();
+  return n;
+}
+
 EmitterStats QueuedEmitter::stats() const noexcept {
   EmitterStats s;
-  s.queued = queued_.get();
-  s.filtered = filtered_.get();
+  s.queued = sum(&Producer::queued);
+  s.filtered = sum(&Producer::filtered);
   s.sent = sent_.get();
-  s.dropped_full = dropped_full_.get();
-  s.dropped_error = dropped_error_.get() + dropped_stopped_.get();
+  s.dropped_full = sum(&Producer::dropped_full);
+  s.dropped_error = dropped_error_.get() + sum(&Producer::dropped_stopped);
   s.reconnects = reconnects_.get();
   s.depth = queue_.size();
   s.up = up_.load();
@@ -153,14 +163,16 @@ EmitterStats QueuedEmitter::stats() const noexcept {
 
 void QueuedEmitter::register_metrics(MetricRegistry& r) const {
   // In pipeline order: what the pipeline thread counts before what this thread counts.
-  r.add({"emitter", name_, "queued", {}, "events accepted into the queue"}, queued_);
+  r.add({"emitter", name_, "queued", {}, "events accepted into the queue"},
+        [this] { return sum(&Producer::queued); });
   r.add({"emitter", name_, "sent", {}, "events written or acknowledged by the destination"}, sent_);
-  r.add({"emitter", name_, "filtered", {}, "events its filter did not pass"}, filtered_);
+  r.add({"emitter", name_, "filtered", {}, "events its filter did not pass"},
+        [this] { return sum(&Producer::filtered); });
   r.add({"emitter", name_, "dropped-full", {}, "events refused because the queue was full"},
-        dropped_full_);
+        [this] { return sum(&Producer::dropped_full); });
   r.add({"emitter", name_, "dropped-error", {},
          "events the destination refused, or undeliverable at shutdown"},
-        [this] { return dropped_error_.get() + dropped_stopped_.get(); });
+        [this] { return dropped_error_.get() + sum(&Producer::dropped_stopped); });
   r.add({"emitter", name_, "reconnects", {}, "connections re-established"}, reconnects_);
   r.add({"emitter", name_, "queue-depth", {}, "events in the queue now", MetricType::Gauge},
         [this] { return queue_.size(); });

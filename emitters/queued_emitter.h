@@ -32,7 +32,8 @@ void append_ndjson(std::span<const QueuedEvent> batch, std::span<const std::uint
 class QueuedEmitter : public Emitter {
  public:
   using Emitter::offer;
-  Offer offer(const decode::DnsEvent& ev, std::span<const std::string_view> documents) noexcept override;
+  Offer offer(std::size_t worker, const decode::DnsEvent& ev,
+              std::span<const std::string_view> documents) noexcept override;
   format::Mode mode() const noexcept override { return mode_; }
   const std::string& format() const noexcept override { return format_; }
   std::string prepare(bool dry_run) override { return open_local(dry_run); }
@@ -92,18 +93,25 @@ class QueuedEmitter : public Emitter {
   std::string format_ = "json";
   std::atomic<bool> up_{false};
   Histogram delivery_;  // emitter thread: from queued to delivered, per event
-  EventFilter filter_;
   Template topic_;
-  std::string topic_scratch_;  // pipeline thread
   std::size_t batch_size_ = 256;
   std::chrono::milliseconds flush_{10};
   std::chrono::milliseconds retry_{250}, retry_max_{10'000}, backoff_{250};
   bool block_when_full_ = false;
-  EventRing queue_;
+  /// What one pipeline worker writes: its filter (sampling keeps state), its counters.
+  struct Producer {
+    explicit Producer(const EventFilter& f) : filter(f) {}
+    EventFilter filter;
+    std::string topic_scratch;
+    Counter queued, filtered, dropped_full, dropped_stopped;
+  };
+  std::vector<std::unique_ptr<Producer>> producers_;
+  /// The sum of one counter over the producers.
+  std::uint64_t sum(Counter Producer::*counter) const noexcept;
+  EventRings queue_;  // one ring per producer
   std::thread thread_;
   std::atomic<bool> closing_{false};
   std::atomic<std::int64_t> drain_deadline_ns_{0};
-  Counter queued_, filtered_, dropped_full_, dropped_stopped_;  // written by the pipeline thread
   Counter sent_, dropped_error_, reconnects_;        // written by the emitter thread
   std::size_t batch_dropped_ = 0;  // of the batch being sent, so `sent` counts only the rest
 };

@@ -39,7 +39,7 @@ void Documents::clear() noexcept {
 }
 
 event::EventWriter& Documents::begin() {
-  ++ctx_.n;
+  ctx_.n = next_->fetch_add(1, std::memory_order_relaxed) + 1;
   writer_.Reset(buffer_);  // keeps what the buffer holds: documents follow one another
   return writer_;
 }

@@ -7,6 +7,7 @@
 // Adding a format is one file plus one line: `format/<name>.cc` defines a Format and ends with
 // STASH53_REGISTER_FORMAT; `format/CMakeLists.txt` lists the file.
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -34,6 +35,9 @@ inline constexpr std::size_t kModes = 3;
 /// counts this stream's documents from 1, so a consumer sees a gap as a loss.
 class Documents {
  public:
+  /// Numbers the documents from `next` (shared by the pipeline's workers: one stream, one
+  /// numbering) instead of a count of its own.
+  void number_from(std::atomic<std::uint64_t>& next) noexcept { next_ = &next; }
   /// Empties the list (keeping the buffer's capacity); the numbering goes on.
   void clear() noexcept;
   /// Starts the next document and returns the writer to write its one root object with; its
@@ -51,6 +55,8 @@ class Documents {
   event::JsonBuffer buffer_;
   event::EventWriter writer_;
   event::WriteContext ctx_;
+  std::atomic<std::uint64_t> own_next_{0};
+  std::atomic<std::uint64_t>* next_ = &own_next_;
   std::vector<std::size_t> ends_;
   std::vector<std::string_view> views_;
 };

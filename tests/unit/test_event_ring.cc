@@ -173,4 +173,40 @@ BOOST_AUTO_TEST_CASE(two_threads_pass_every_event_in_order) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(rings_of_several_producers_keep_each_ones_order) {
+  // The pipeline's workers each push into their own ring of an emitter's EventRings; the
+  // emitter's thread takes batches from all. Small rings and pauses: every path is taken.
+  using stash53::EventRings;
+  for (const std::size_t bytes : {128u << 10, 4u << 20}) {
+    EventRings q(3, 1500, bytes);
+    constexpr std::uint64_t kEvents = 100'000;
+    std::vector<std::thread> producers;
+    for (std::size_t p = 0; p < q.producers(); ++p)
+      producers.emplace_back([&, p] {
+        for (std::uint64_t i = 0; i < kEvents; ++i) {
+          BOOST_REQUIRE(q[p].push(std::to_string(p), payload(i), true) == EventRing::Push::Ok);
+          if (bytes > (1u << 20) && i % (1000 + 500 * p) == 0) std::this_thread::sleep_for(1ms);
+        }
+      });
+    std::thread closer([&] {
+      for (auto& t : producers) t.join();
+      q.close();
+    });
+    std::vector<QueuedEvent> batch;
+    std::vector<std::uint64_t> next(q.producers(), 0);
+    bool in_order = true;
+    while (const std::size_t n = q.pop_batch(batch, 64, 200us)) {
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::size_t p = std::stoul(std::string(batch[i].topic));
+        in_order = in_order && batch[i].json == payload(next[p]++);
+      }
+      q.release();
+    }
+    closer.join();
+    BOOST_TEST(in_order, "rings of " << bytes);
+    for (std::size_t p = 0; p < q.producers(); ++p) BOOST_TEST(next[p] == kEvents);
+    BOOST_TEST(q.size() == 0u);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,7 +17,8 @@ namespace {
 rapidjson::Document to_json(const decode::DnsEvent& ev, std::uint64_t n) {
   const auto f = format::make_format("json", {});
   format::Documents docs;
-  docs.context().n = n - 1;  // the next document is number n
+  std::atomic<std::uint64_t> numbers{n - 1};  // the next document is number n
+  docs.number_from(numbers);
   f->message(ev, docs);
   BOOST_TEST_REQUIRE(docs.size() == 1u);
   rapidjson::Document d;
