@@ -387,6 +387,13 @@ PacketKind parse_transport(const IpDatagram& d, const PortSet& ports, Layers& ou
 std::uint64_t address_pair_hash(const capture::Packet& pkt) noexcept {
   IpDatagram d;
   if (parse_ip(pkt, d) != PacketKind::Dns) return 0;
+  // mDNS and LLMNR answers come from another address than the multicast group their query
+  // went to: all of theirs go the same way (0), so that exchanges still pair.
+  if ((d.proto == 17 || d.proto == 6) && !d.fragment && d.payload.size() >= 4) {
+    const std::uint16_t sport = be16(d.payload.data()), dport = be16(d.payload.data() + 2);
+    for (const std::uint16_t port : {sport, dport})
+      if (port == 5353 || port == 5355) return 0;
+  }
   // Each address is mixed alone and the two are added: the same sum either way round.
   const auto mix = [](const IpAddress& a) {
     std::uint64_t hi, lo;

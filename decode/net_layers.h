@@ -98,7 +98,8 @@ struct Layers {
 /// A hash of the packet's outer IP address pair that is the same in both directions, for
 /// sharding flows over the pipeline's workers: a query and its response, every fragment of a
 /// datagram (only the first has ports) and every segment of a TCP stream share it, and so do a
-/// client's messages to one server. 0 for a packet without an IP header.
+/// client's messages to one server. 0 for a packet without an IP header, and for mDNS and
+/// LLMNR (ports 5353 and 5355), whose answers come from other addresses.
 [[nodiscard]] std::uint64_t address_pair_hash(const capture::Packet& pkt) noexcept;
 
 }  // namespace stash53::decode

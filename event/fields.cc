@@ -653,7 +653,12 @@ const Field* Catalogue::find(std::string_view name) const {
 }
 
 void Catalogue::seal() const {
-  if (sealed_) return;
+  // The pipeline's workers may be the first users, all at once.
+  if (sealed_.load(std::memory_order_acquire)) return;
+  std::call_once(seal_once_, [this] { build_entries(); });
+}
+
+void Catalogue::build_entries() const {
   for (const auto& f : fields_) ordered_.push_back(&f);
   std::stable_sort(ordered_.begin(), ordered_.end(),
                    [](const Field* a, const Field* b) { return a->rank < b->rank; });
@@ -667,7 +672,7 @@ void Catalogue::seal() const {
     e.quoted_name = quoted(f->name);
     entries_.push_back(std::move(e));
   }
-  sealed_ = true;
+  sealed_.store(true, std::memory_order_release);
 }
 
 const std::vector<const Field*>& Catalogue::ordered() const {

@@ -7,7 +7,9 @@
 // its own file, as namespace-scope ValueField constants that register themselves here.
 
 #include <cstdint>
+#include <atomic>
 #include <deque>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,12 +105,14 @@ class Catalogue {
     std::vector<std::string> parents;  // "geoip", "location": the blocks it sits in
   };
   void seal() const;
+  void build_entries() const;
 
   std::deque<Field> fields_;
   std::size_t slots_ = 0;
   mutable std::vector<const Field*> ordered_;
   mutable std::vector<Entry> entries_;
-  mutable bool sealed_ = false;
+  mutable std::once_flag seal_once_;
+  mutable std::atomic<bool> sealed_{false};
 };
 
 /// A field an enricher fills: declare one per field at namespace scope in the enricher's file,

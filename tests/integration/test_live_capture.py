@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Live capture: `stash53 -i lo` watches kdig talk to a real nsd on a private loopback.
 
-Usage: test_live_capture.py --stash53 PATH --workdir DIR   (as root)
+Usage: test_live_capture.py --stash53 PATH --workdir DIR [--workers N]   (as root)
 
 The script re-executes itself inside `unshare --net`, so nsd may bind port 53 and lo carries
 nothing but the test's own traffic. Every event is checked against kdig's own view of the
@@ -268,8 +268,8 @@ def run(args):
     try:
         t0 = time.time()
         with open(events_path, "wb") as out, open(stderr_path, "wb") as err:
-            sniffer = subprocess.Popen([args.stash53, "-i", "lo", "-N", "live"],
-                                       stdout=out, stderr=err)
+            sniffer = subprocess.Popen([args.stash53, "-i", "lo", "-N", "live",
+                                        "--workers", str(args.workers)], stdout=out, stderr=err)
         probes = wait_capturing(sniffer, events_path)
 
         exchanges = []
@@ -295,6 +295,8 @@ def run(args):
         require(data.endswith(b"\n"), "the last event line is not terminated")
         events = read_events(events_path)
         ns = [ev.get("n") for ev in events]
+        if args.workers > 1:  # each worker's events in order, not all of them
+            ns.sort()
         require(ns == list(range(1, len(events) + 1)),
                 f"n is not 1..{len(events)} without gaps: {ns[:40]}")
         for ev in events:
@@ -334,6 +336,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--stash53", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--workers", type=int, default=1, help="stash53's --workers")
     args = ap.parse_args()
     args.stash53 = os.path.abspath(args.stash53)
     signal.signal(signal.SIGALRM, on_alarm)

@@ -37,11 +37,12 @@ def capture(count):
     packets = []
     for i in range(count):
         qname = f"host{i}.example.com"
+        client = f"192.0.2.{10 + i // 2 % 8}"  # 8 clients: flows for several workers
         if i % 2 == 0:
-            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.0.2.10", dst="192.0.2.53") / UDP(sport=40000 + i % 1000, dport=53) / \
+            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src=client, dst="192.0.2.53") / UDP(sport=40000 + i % 1000, dport=53) / \
                 DNS(id=i & 0xFFFF, rd=1, qd=DNSQR(qname=qname, qtype="A"))
         else:
-            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.0.2.53", dst="192.0.2.10") / UDP(sport=53, dport=40000 + (i - 1) % 1000) / \
+            p = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.0.2.53", dst=client) / UDP(sport=53, dport=40000 + (i - 1) % 1000) / \
                 DNS(id=(i - 1) & 0xFFFF, qr=1, aa=1, rcode=0 if i % 3 else 3,
                     qd=DNSQR(qname=qname, qtype="A"), an=DNSRR(rrname=qname, rdata="198.51.100.7"))
         b = raw(p)
@@ -50,13 +51,16 @@ def capture(count):
     return header, packets
 
 
+WORKERS = []  # ["--workers", "N"] with --workers N
+
+
 class Stream:
     """stash53 reading `-r -`, fed by the test."""
 
     def __init__(self, stash53, args, workdir, env=None):
         self.err_path = os.path.join(workdir, "stderr.log")
         self.err = open(self.err_path, "wb")
-        self.proc = subprocess.Popen([stash53, "-r", "-", *args], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([stash53, "-r", "-", *args, *WORKERS], stdin=subprocess.PIPE,
                                      stderr=self.err, stdout=subprocess.DEVNULL, env=env)
 
     def feed(self, chunks):
@@ -174,7 +178,7 @@ emitters:
     err = s.stderr()
     require(rc == 0, f"reload: exit {rc}:\n{err[-3000:]}")
     ea, eb, eb2 = events(a), events(b), events(b2)
-    ns = [e["n"] for e in ea]
+    ns = sorted(e["n"] for e in ea)  # with workers, each one's events in order
     require(ns == list(range(1, len(packets) + 1)),
             f"reload: the unchanged emitter has a gap or a doubled n: {len(ns)} events, "
             f"first missing {next((i for i in range(1, len(packets) + 1) if i not in set(ns)), None)}")
@@ -357,16 +361,24 @@ def main():
     ap.add_argument("--stash53", required=True)
     ap.add_argument("--sample", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="with more than 1: the reload tests only, with stash53 --workers N")
     a = ap.parse_args()
     fresh_dir(a.workdir)
     header, packets = capture(3000)
+    tests = (("reload", test_reload), ("reload_tx", test_reload_transactions),
+             ("logrotate", test_logrotate), ("usr1", test_usr1))
+    if a.workers > 1:
+        WORKERS.extend(["--workers", str(a.workers)])
+        tests = tests[:2]
     try:
-        for name, fn in (("reload", test_reload), ("reload_tx", test_reload_transactions),
-                         ("logrotate", test_logrotate), ("usr1", test_usr1)):
+        for name, fn in tests:
             d = os.path.join(a.workdir, name)
             fresh_dir(d)
             give(d)
             fn(a.stash53, d, header, packets)
+        if a.workers > 1:
+            return 0
         test_exit_statuses(a.stash53, a.workdir, a.sample)
         test_check_config(a.stash53, a.workdir, a.sample)
         test_secrets(a.stash53, a.workdir, a.sample)
