@@ -16,9 +16,10 @@ namespace {
 // stay in the caches while the worker keeps up.
 constexpr std::size_t kRingBytes = 4u << 20, kRingPackets = 100'000;
 constexpr std::size_t kBatch = 256;
-// A live worker with a partial batch waits this long for the rest: a wake-up per millisecond
-// at most, instead of one per packet.
-constexpr std::chrono::microseconds kLiveLinger{1000};
+// A worker with a partial batch waits this long for the rest: a wake-up per millisecond at
+// most, instead of one per packet (live, and reading a file when the other workers' rings are
+// full and this one's fills packet by packet).
+constexpr std::chrono::microseconds kLinger{1000};
 constexpr std::chrono::milliseconds kIdleTick{100};
 
 // A packet in a worker's ring: its wire length and link type where an event has its topic,
@@ -156,11 +157,10 @@ void Pipeline::work(std::size_t w) noexcept {
   set_thread_name("s53/w" + std::to_string(w));
   Worker& worker = *workers_[w];
   EventRing& ring = *rings_[w];
-  const auto linger = source_.is_offline() ? std::chrono::microseconds(0) : kLiveLinger;
   std::vector<QueuedEvent> batch;
   for (;;) {
     if (pending_round_.load(std::memory_order_acquire) != taken_round_[w]) take_pending(w);
-    const std::size_t n = ring.pop_batch(batch, kBatch, linger, kIdleTick);
+    const std::size_t n = ring.pop_batch(batch, kBatch, kLinger, kIdleTick);
     for (const QueuedEvent& e : batch) {
       capture::Packet p;
       p.ts_ns = e.queued_ns;

@@ -128,9 +128,12 @@ class EventRing {
         return Push::Ok;
       }
       if (!wait) return Push::Full;
-      producer_.sleep(std::nullopt, [&] {
-        return closed_.load() || head_.load(std::memory_order_acquire) != head;
-      });
+      // Woken once a quarter of the ring is free again (or all of it), not per batch the
+      // consumer releases: a context switch per batch costs more than the batch.
+      resume_head_.store(head + capacity_ / 4, std::memory_order_relaxed);
+      resume_popped_.store(popped_.load(std::memory_order_acquire) + max_items_ / 4,
+                           std::memory_order_relaxed);
+      producer_.sleep(std::nullopt, [&] { return closed_.load() || room_made(); });
     }
   }
 
@@ -169,7 +172,7 @@ class EventRing {
     popped_.store(popped_.load(std::memory_order_relaxed) + batch_events_, std::memory_order_release);
     batch_events_ = 0;
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (producer_.asleep.load(std::memory_order_relaxed)) producer_.wake();
+    if (producer_.asleep.load(std::memory_order_relaxed) && room_made()) producer_.wake();
   }
 
   /// Wakes both sides; pushes fail from now on, pops drain what is left.
@@ -211,6 +214,13 @@ class EventRing {
   static constexpr std::size_t record_size(std::size_t payload) {
     return (kHeader + payload + 7) & ~std::size_t{7};
   }
+  /// What a producer waiting for room waits for: a quarter of the bytes or of the events
+  /// freed since it went to sleep, or the ring empty.
+  bool room_made() const noexcept {
+    return head_.load(std::memory_order_acquire) >= resume_head_.load(std::memory_order_relaxed) ||
+           popped_.load(std::memory_order_acquire) >= resume_popped_.load(std::memory_order_relaxed) ||
+           size() == 0;
+  }
   /// Consumer: the events pushed and not released; their records are all visible.
   std::size_t published() const noexcept {
     return pushed_.load(std::memory_order_acquire) - popped_.load(std::memory_order_relaxed);
@@ -247,6 +257,7 @@ class EventRing {
   // The last rewind: the consumer goes on at rewind_to_ when it reaches rewind_from_.
   std::atomic<std::uint64_t> rewind_from_{~std::uint64_t{0}}, rewind_to_{0};
   std::uint64_t floor_ = 0;  // producer: all before it is free (an empty ring's last rewind)
+  std::atomic<std::uint64_t> resume_head_{0}, resume_popped_{0};  // producer: see room_made()
   alignas(64) std::atomic<std::uint64_t> head_{0}, popped_{0};  // the consumer's
   std::atomic<bool> closed_{false};
   std::uint64_t batch_end_ = 0;    // consumer: where the last batch ends
