@@ -108,26 +108,25 @@ LiveStats::~LiveStats() = default;
 
 void LiveStats::observe(const decode::DnsEvent& ev) noexcept {
   // Each pipeline worker's own texts, read before the lock is taken.
-  thread_local Scratch scratch;
-  auto& [qname_text_, registered_text_, client_text_, class_text_, pending_] = scratch;
+  thread_local Scratch s;
   // Texts first, without the lock. Qnames are counted lower-cased: resolvers randomise the case
   // of the names they ask (0x20, draft-vixie-dnsext-dns0x20), which would split one name's count.
-  const bool has_qname = text_of(qname_, ev, qname_text_);
-  const bool has_registered = text_of(registered_, ev, registered_text_);
+  const bool has_qname = text_of(qname_, ev, s.qname);
+  const bool has_registered = text_of(registered_, ev, s.registered);
   const bool has_codes = ev.hdr.size >= 4;  // the QR bit and rcode are in the header's bytes 2-3
   // The client: a query's source, a response's destination; unknown without the QR bit. Read
   // from the event as formatted, so a privacy enricher's pseudonyms are what the page shows.
-  const bool has_client = has_codes && text_of(ev.hdr.qr ? d_addr_ : s_addr_, ev, client_text_);
-  const bool security = text_of(class_, ev, class_text_) && class_text_ == "security";
+  const bool has_client = has_codes && text_of(ev.hdr.qr ? d_addr_ : s_addr_, ev, s.client);
+  const bool security = text_of(class_, ev, s.class_name) && s.class_name == "security";
   if (security) {  // the qname as seen: its case may be the evidence
-    pending_.ts_ns = ev.ts_ns;
-    pending_.msg_type = !has_codes ? "" : ev.hdr.qr ? "response" : "query";
-    pending_.client.assign(has_client ? std::string_view(client_text_) : std::string_view());
-    pending_.qname.assign(has_qname ? std::string_view(qname_text_) : std::string_view());
-    (void)text_of(qtype_, ev, pending_.qtype);
-    (void)text_of(reasons_, ev, pending_.reasons);
+    s.pending.ts_ns = ev.ts_ns;
+    s.pending.msg_type = !has_codes ? "" : ev.hdr.qr ? "response" : "query";
+    s.pending.client.assign(has_client ? std::string_view(s.client) : std::string_view());
+    s.pending.qname.assign(has_qname ? std::string_view(s.qname) : std::string_view());
+    (void)text_of(qtype_, ev, s.pending.qtype);
+    (void)text_of(reasons_, ev, s.pending.reasons);
   }
-  for (char& c : qname_text_)
+  for (char& c : s.qname)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   const std::int64_t now = clock_();
 
@@ -144,12 +143,12 @@ void LiveStats::observe(const decode::DnsEvent& ev) noexcept {
       ++queries_;
     }
   }
-  if (has_qname) top_qname_.add(qname_text_);
-  if (has_registered) top_registered_.add(registered_text_);
-  if (has_client) top_client_.add(client_text_);
+  if (has_qname) top_qname_.add(s.qname);
+  if (has_registered) top_registered_.add(s.registered);
+  if (has_client) top_client_.add(s.client);
   if (security) {
     ++security_;
-    std::swap(recent_[recent_next_], pending_);  // the ring's oldest buffers are reused next
+    std::swap(recent_[recent_next_], s.pending);  // the ring's oldest buffers are reused next
     recent_next_ = (recent_next_ + 1) % kSecurityEvents;
     recent_size_ = std::min(recent_size_ + 1, kSecurityEvents);
   }

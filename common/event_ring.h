@@ -58,6 +58,25 @@ struct RingBell {
     std::lock_guard lock(mutex);  // the sleeper is in wait(), or has not checked yet
     cv.notify_one();
   }
+
+  /// The consumer's wait before it takes a batch: for a first event (at most `first`, when
+  /// given), then, with a non-zero `linger`, up to that long for `max` of them. `queued()` is
+  /// what the ring holds (of several rings, the fullest one).
+  template <typename Queued, typename Closed>
+  void wait_for_batch(std::size_t max, std::chrono::microseconds linger,
+                      std::optional<std::chrono::milliseconds> first, Queued queued,
+                      Closed closed) {
+    if (queued() == 0) {
+      const auto deadline = first ? std::optional(std::chrono::steady_clock::now() + *first) : std::nullopt;
+      wake_at.store(1, std::memory_order_relaxed);
+      sleep(deadline, [&] { return queued() > 0 || closed(); });
+    }
+    if (linger.count() > 0 && queued() < max && !closed()) {
+      wake_at.store(max, std::memory_order_relaxed);
+      sleep(std::chrono::steady_clock::now() + linger,
+            [&] { return queued() >= max || closed(); });
+    }
+  }
 };
 
 class EventRing {
@@ -145,16 +164,7 @@ class EventRing {
                         std::chrono::microseconds linger,
                         std::optional<std::chrono::milliseconds> first = std::nullopt) {
     batch.clear();
-    if (size() == 0) {
-      const auto deadline = first ? std::optional(std::chrono::steady_clock::now() + *first) : std::nullopt;
-      consumer_.wake_at.store(1, std::memory_order_relaxed);
-      consumer_.sleep(deadline, [&] { return size() > 0 || closed_.load(); });
-    }
-    if (linger.count() > 0 && size() < max && !closed_.load()) {
-      consumer_.wake_at.store(max, std::memory_order_relaxed);
-      consumer_.sleep(std::chrono::steady_clock::now() + linger,
-            [&] { return size() >= max || closed_.load(); });
-    }
+    consumer_.wait_for_batch(max, linger, first, [&] { return size(); }, [&] { return closed(); });
     // Counted, not read up to tail_: the producer moves tail_ before pushed_, so a record
     // may show in the one before the other, and popped_ must never pass pushed_ (a size()
     // of -1 looks like a ring with something in it).
@@ -250,7 +260,6 @@ class EventRing {
     return v;
   }
 
-
   const std::size_t capacity_, max_items_;
   std::unique_ptr<char[]> data_;  // uninitialised: pages are touched as the ring fills
   alignas(64) std::atomic<std::uint64_t> tail_{0}, pushed_{0};  // the producer's
@@ -287,23 +296,13 @@ class EventRings {
   std::size_t pop_batch(std::vector<QueuedEvent>& batch, std::size_t max,
                         std::chrono::microseconds linger,
                         std::optional<std::chrono::milliseconds> first = std::nullopt) {
-    if (rings_.size() == 1) return rings_[0]->pop_batch(batch, max, linger, first);
     batch.clear();
     const auto fullest = [&] {
       std::size_t n = 0;
       for (const auto& r : rings_) n = std::max(n, r->size());
       return n;
     };
-    if (fullest() == 0) {
-      const auto deadline = first ? std::optional(std::chrono::steady_clock::now() + *first) : std::nullopt;
-      bell_.wake_at.store(1, std::memory_order_relaxed);
-      bell_.sleep(deadline, [&] { return fullest() > 0 || closed(); });
-    }
-    if (linger.count() > 0 && fullest() < max && !closed()) {
-      bell_.wake_at.store(max, std::memory_order_relaxed);
-      bell_.sleep(std::chrono::steady_clock::now() + linger,
-                  [&] { return fullest() >= max || closed(); });
-    }
+    bell_.wait_for_batch(max, linger, first, fullest, [&] { return closed(); });
     for (std::size_t k = 0; k < rings_.size(); ++k) {
       const std::size_t i = (last_ + 1 + k) % rings_.size();
       if (rings_[i]->size() == 0) continue;
