@@ -27,7 +27,7 @@ struct CommandLine {
   int snaplen = 0, buffer_mb = 0;
   unsigned workers = 0;
   std::vector<int> ports;
-  std::vector<std::string> redis_urls, zmq_urls, mqtt_urls;
+  std::vector<std::string> redis_urls, zmq_urls, mqtt_urls, nats_urls;
   std::vector<std::string> geoip_dbs, no_enrich;
   std::string mode, format;  // for the emitters given here
   bool anonymize = false, list_fields = false, list_flags = false, list_formats = false;
@@ -114,9 +114,9 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
     n["path"] = cl.output_file;
     cli_emitters.push_back({"file", "file", config::OptionReader(n, "-o")});
   }
-  // --redis/--zmq/--mqtt URL: the emitter reads its own URL (option `url`).
+  // --redis/--zmq/--mqtt/--nats URL: the emitter reads its own URL (option `url`).
   for (const auto& [type, urls] : {std::pair{"redis", &cl.redis_urls}, std::pair{"zmq", &cl.zmq_urls},
-                                   std::pair{"mqtt", &cl.mqtt_urls}})
+                                   std::pair{"mqtt", &cl.mqtt_urls}, std::pair{"nats", &cl.nats_urls}})
     for (std::size_t i = 0; i < urls->size(); ++i) {
       YAML::Node n(YAML::NodeType::Map);
       n["url"] = (*urls)[i];
@@ -130,7 +130,7 @@ void apply_overrides(const CommandLine& cl, config::Config& cfg) {
   if (cli_emitters.empty() && (!cl.mode.empty() || !cl.format.empty()))
     throw config::ConfigError(
         "--mode and --format apply to the emitters given on the command line (--stdout, -o, "
-        "--redis, --zmq, --mqtt); the config file's emitters set `mode` and `format` each");
+        "--redis, --zmq, --mqtt, --nats); the config file's emitters set `mode` and `format` each");
   for (auto& em : cli_emitters) {
     if (!cl.mode.empty()) em.options.set("mode", YAML::Node(cl.mode));
     if (!cl.format.empty()) em.options.set("format", YAML::Node(cl.format));
@@ -230,6 +230,10 @@ int run(int argc, char** argv) {
   cli.add_option("--mqtt", cl.mqtt_urls,
                  "MQTT emitter: tcp://[user:password@]host:1883?topic=dns/{nsid}/{qtype}&qos=1 "
                  "(repeatable)")
+      ->type_name("URL");
+  cli.add_option("--nats", cl.nats_urls,
+                 "NATS emitter: nats://[user:password@]host:4222[,host:port...]?subject=dns.{qtype}; "
+                 "JetStream, acknowledged, with &stream=NAME (repeatable)")
       ->type_name("URL");
   cli.add_option("--mode", cl.mode,
                  "What one document of the emitters given here stands for: message (default), "

@@ -12,7 +12,8 @@ redis-server redis-tools mosquitto mosquitto-clients openssl clang libclang-rt-1
 libfstrm-dev libprotobuf-c-dev protobuf-c-compiler golang-github-dnstap-golang-dnstap-dev fstrm-bin
 bind9 bind9-dnsutils unbound knot knot-module-dnstap dnsdist dnsmasq-base rsyslog busybox isc-dhcp-client wireshark-common
 golang-github-dnstap-golang-dnstap-cli
-dnscap bind9-utils"
+dnscap bind9-utils
+nats-server libnats-dev"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

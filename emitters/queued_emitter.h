@@ -78,6 +78,13 @@ class QueuedEmitter : public Emitter {
     batch_dropped_ += n;
   }
 
+  /// A destination whose client library reconnects by itself (NATS) reports it here, from the
+  /// library's thread: `up` now, and whether this was a reconnect (counted in `reconnects`).
+  void link_changed(bool up, bool reconnected) noexcept {
+    up_.store(up);
+    if (reconnected) reconnects_.add();
+  }
+
   /// The topic (or key) template as written, for destination().
   const std::string& topic_text() const noexcept { return topic_.text(); }
   /// "emit:<name>", the component name for logs.

@@ -23,8 +23,8 @@ import struct
 import subprocess
 import sys
 import time
-from testlib import (Broker, Failure, emitter_counters, free_port, require, stop_sub,
-                     subscribe)
+from testlib import (Broker, Failure, emitter_counters, free_port, make_ca, make_server_cert,
+                     require, stop_sub, subscribe)
 
 RESTART_MESSAGES = 30_000  # enough to be mid-stream when the broker stops, yet well under 90 s
 
@@ -89,29 +89,11 @@ def case_password(args, pcap, expected):
         broker.stop()
 
 
-def openssl(*a):
-    subprocess.run(["openssl", *a], check=True, capture_output=True)
-
-
-def make_ca(d, name):
-    key, crt = os.path.join(d, f"{name}.key"), os.path.join(d, f"{name}.crt")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            f"/CN={name}", "-keyout", key, "-out", crt)
-    return key, crt
-
-
 def case_tls(args, pcap, expected):
     d = args.workdir
     ca_key, ca_crt = make_ca(d, "test-ca")
     _, other_crt = make_ca(d, "other-ca")
-    key, csr, crt = (os.path.join(d, f"server.{x}") for x in ("key", "csr", "crt"))
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key,
-            "-out", csr)
-    ext = os.path.join(d, "san.ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-            "-days", "2", "-extfile", ext, "-out", crt)
+    key, crt = make_server_cert(d, ca_key, ca_crt)
     plain_port = free_port()
     broker = Broker(d, "tls", f"cafile {ca_crt}\ncertfile {crt}\nkeyfile {key}\nallow_anonymous "
                               f"true\nlistener {plain_port} 127.0.0.1\n")

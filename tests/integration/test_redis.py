@@ -14,11 +14,11 @@ import argparse
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
-from testlib import Failure, RedisServer, Resp, emitter_counters, expected_exit, free_port, require
+from testlib import (Failure, RedisServer, Resp, build_big_pcap, emitter_counters, expected_exit,
+                     free_port, require)
 
 # Logstash's redis input (data_type => list) takes batch_count events at a time, atomically.
 LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
@@ -148,26 +148,9 @@ def case_max_length(stash53, pcap, port, c, expected):
     print(f"ok max_length: the newest 5 of {len(expected)} kept")
 
 
-def build_big_pcap(sample, out):
-    """The sample's records repeated until there are MIN_MESSAGES; returns how many."""
-    with open(sample, "rb") as f:
-        data = f.read()
-    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(data[:4])
-    require(endian is not None, f"{sample}: not a microsecond pcap")
-    records, off = [], 24
-    while off < len(data):
-        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
-        records.append(data[off:off + 16 + incl])
-        off += 16 + incl
-    copies = -(-MIN_MESSAGES // len(records))
-    with open(out, "wb") as f:
-        f.write(data[:24] + b"".join(records) * copies)
-    return copies * len(records)
-
-
 def case_outage(stash53, pcaps, workdir):
     big = os.path.join(workdir, "big.pcap")
-    messages = build_big_pcap(os.path.join(pcaps, "sample-udp4.pcap"), big)
+    messages = build_big_pcap(os.path.join(pcaps, "sample-udp4.pcap"), big, MIN_MESSAGES)
     port = free_port()
     # AOF fsynced before each reply: what Redis acknowledged survives the kill.
     args = ("--appendonly", "yes", "--appendfsync", "always")

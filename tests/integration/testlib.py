@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -248,3 +249,44 @@ class Background:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+
+
+def build_big_pcap(sample, out, min_messages):
+    """The sample's records repeated until there are `min_messages`; returns how many."""
+    with open(sample, "rb") as f:
+        data = f.read()
+    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(data[:4])
+    require(endian is not None, f"{sample}: not a microsecond pcap")
+    records, off = [], 24
+    while off < len(data):
+        incl = struct.unpack(endian + "I", data[off + 8:off + 12])[0]
+        records.append(data[off:off + 16 + incl])
+        off += 16 + incl
+    copies = -(-min_messages // len(records))
+    with open(out, "wb") as f:
+        f.write(data[:24] + b"".join(records) * copies)
+    return copies * len(records)
+
+
+def openssl(*a):
+    subprocess.run(["openssl", *a], check=True, capture_output=True)
+
+
+def make_ca(d, name):
+    key, crt = os.path.join(d, f"{name}.key"), os.path.join(d, f"{name}.crt")
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN={name}", "-keyout", key, "-out", crt)
+    return key, crt
+
+
+def make_server_cert(d, ca_key, ca_crt):
+    """A certificate for 127.0.0.1 (in its subjectAltName) signed by the CA; returns key, crt."""
+    key, csr, crt = (os.path.join(d, f"server.{x}") for x in ("key", "csr", "crt"))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key,
+            "-out", csr)
+    ext = os.path.join(d, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+            "-days", "2", "-extfile", ext, "-out", crt)
+    return key, crt
