@@ -332,7 +332,6 @@ class NatsEmitter final : public QueuedEmitter {
     jsPubOptions_Init(&po);
     po.MsgId = msg_id_.c_str();  // set as the message's header: a resend carries it
     po.ExpectStream = stream_.c_str();
-    po.MaxWait = ack_timeout_ms_;  // then the library reports it to on_ack as timed out
     return publish_async(msg, &po);
   }
 
@@ -373,10 +372,13 @@ class NatsEmitter final : public QueuedEmitter {
   }
 
   /// JetStream: waits until every message of the batch is acknowledged, publishing again what
-  /// the stream refused or left unanswered. At shutdown, what is still unacknowledged when the
-  /// drain time is over is counted as lost.
+  /// the stream refused, and what stayed unanswered for ack_timeout_ms while no other
+  /// acknowledgement came either (its server went away). At shutdown, what is still
+  /// unacknowledged when the drain time is over is counted as lost.
   SendResult settle() {
     auto pause = 100ms;
+    auto quiet_since = std::chrono::steady_clock::now();
+    std::int64_t last_pending = pending_.load();
     for (;;) {
       jsPubOptions po;
       jsPubOptions_Init(&po);
@@ -388,33 +390,48 @@ class NatsEmitter final : public QueuedEmitter {
         again.swap(failed_);
       }
       if (complete == NATS_OK && again.empty()) break;
-      if (shutdown_overdue()) {
-        natsMsgList left{};
-        if (js_PublishAsyncGetPendingList(&left, js_.get()) == NATS_OK) {
-          for (int i = 0; i < left.Count; ++i) again.push_back(left.Msgs[i]), left.Msgs[i] = nullptr;
-          natsMsgList_Destroy(&left);
-        }
+      const auto now = std::chrono::steady_clock::now();
+      if (const std::int64_t p = pending_.load(); p < last_pending) {
+        last_pending = p;
+        quiet_since = now;
+      }
+      const bool overdue = shutdown_overdue();
+      if (complete != NATS_OK && (overdue || now - quiet_since >= std::chrono::milliseconds(ack_timeout_ms_))) {
+        take_pending(again);
+        quiet_since = now;
+      }
+      if (overdue) {
         std::size_t lost_events = 0;
         for (natsMsg* m : again) lost_events += events_in(m), natsMsg_Destroy(m);
-        pending_.store(0);
         count_dropped(lost_events);
         break;
       }
       if (again.empty()) continue;
       // Refused for the moment (no stream leader while the cluster elects one, a server
       // gone): give the cluster a moment, longer each round, then the same messages with the
-      // same ids.
+      // same ids (their header).
       std::this_thread::sleep_for(pause);
       pause = std::min<std::chrono::milliseconds>(pause * 2, 1s);
       for (natsMsg* m : again) {
         resends_.add();
-        jsPubOptions ro;
-        jsPubOptions_Init(&ro);
-        ro.MaxWait = ack_timeout_ms_;
-        if (!publish_async(m, &ro)) return SendResult::Retry;
+        if (!publish_async(m, nullptr)) return SendResult::Retry;
       }
+      last_pending = pending_.load();
     }
     return SendResult::Ok;
+  }
+
+  /// Takes back the messages still awaiting their acknowledgement (libnats then ignores any
+  /// that arrives for them).
+  void take_pending(std::vector<natsMsg*>& into) {
+    natsMsgList left{};
+    if (!published_on_js_ || js_PublishAsyncGetPendingList(&left, js_.get()) != NATS_OK) return;
+    for (int i = 0; i < left.Count; ++i) {
+      into.push_back(left.Msgs[i]);
+      left.Msgs[i] = nullptr;
+      pending_.fetch_sub(1);
+    }
+    natsMsgList_Destroy(&left);
   }
 
   /// libnats's thread, per acknowledgement or failure.
@@ -463,10 +480,10 @@ class NatsEmitter final : public QueuedEmitter {
 
   void disconnect() noexcept override {
     // Unacknowledged messages die with the context; the base class sends their batch again.
-    // (libnats 3.4 crashes asking a context that never published for its pending list.)
-    if (js_ && published_on_js_) {
-      natsMsgList left{};
-      if (js_PublishAsyncGetPendingList(&left, js_.get()) == NATS_OK) natsMsgList_Destroy(&left);
+    if (js_) {
+      std::vector<natsMsg*> left;
+      take_pending(left);
+      for (natsMsg* m : left) natsMsg_Destroy(m);
     }
     {
       std::lock_guard lock(failed_mutex_);
@@ -500,7 +517,9 @@ class NatsEmitter final : public QueuedEmitter {
   std::uint64_t messages_ = 0;       // JetStream messages published so far: the ids' last part
   std::atomic<std::int64_t> pending_{0};  // messages awaiting their acknowledgement
   std::atomic<bool> closing_{false};
-  bool published_on_js_ = false;  // js_ has had an asynchronous publish
+  // js_ has had an asynchronous publish: libnats 3.4 crashes asking a context that never
+  // published for its pending list.
+  bool published_on_js_ = false;
   Counter resends_;
   std::mutex failed_mutex_;
   std::vector<natsMsg*> failed_;  // refused or timed out, from on_ack: to publish again

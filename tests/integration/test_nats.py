@@ -13,6 +13,7 @@ Usage: test_nats.py --stash53 PATH --probe PATH --pcaps DIR --workdir DIR
     A pull consumer (nats_probe, libnats) then reads every event exactly once (n = 1..N, no
     gap, no duplicate: the resends were dropped by the stream's duplicate window), and the
     counters account for every event.
+(5) Bad --nats URLs: exit 2, naming the option.
 Every server is stopped by PID at the end.
 """
 import argparse
@@ -212,6 +213,17 @@ def case_tls_auth(a, pcap, expected):
         server.stop()
 
 
+def case_config_errors(a, pcap):
+    for url, want in [("nats://127.0.0.1:1?stream_replicas=3", "stream_replicas"),
+                      ("http://127.0.0.1:4222", "expected a nats:// or tls:// URL"),
+                      ("nats://u@127.0.0.1:4222", "a user needs a password")]:
+        p = subprocess.run([a.stash53, "--allow-root", "-r", pcap, "--nats", url], capture_output=True,
+                           text=True, timeout=30)
+        require(p.returncode == 2 and want in p.stderr and "--nats" in p.stderr,
+                f"(5) --nats {url}: exit {p.returncode}, expected 2 naming {want!r}:\n{p.stderr[-800:]}")
+    print("ok (5) bad --nats URLs: exit 2, the option and what was expected named")
+
+
 def stream_leader(nodes):
     for n in nodes:
         try:
@@ -315,6 +327,7 @@ def main():
     try:
         case_core(a, pcap, expected)
         case_tls_auth(a, pcap, expected)
+        case_config_errors(a, pcap)
         case_jetstream_cluster(a)
     except Failure as e:
         print(f"FAIL {e}")
