@@ -4,8 +4,9 @@
 //     a bare libnats JetStream publisher: COUNT messages of SIZE bytes, asynchronous, acked,
 //     each with a Nats-Msg-Id; prints "messages=N seconds=S rate=R" (the ceiling).
 //   nats_probe drain SERVERS STREAM SUBJECTS OUT IDLE_MS
-//     reads the whole stream (SUBJECTS: its filter, e.g. dns.>) with an ephemeral pull consumer (explicit acks), writes each
-//     message's payload as one line to OUT, and stops after IDLE_MS without a message; prints
+//     reads the whole stream (SUBJECTS: its filter, e.g. dns.>) with an ephemeral pull
+//     consumer (one acknowledgement per batch: AckAll), writes each message's payload as one
+//     line to OUT, and stops after IDLE_MS without a message; prints
 //     "messages=N stream_messages=M".
 // SERVERS: nats://host:port[,nats://host:port...].
 #include <nats/nats.h>
@@ -17,6 +18,8 @@
 #include <vector>
 
 namespace {
+
+constexpr int kFetch = 512;
 
 [[noreturn]] void die(const char* what, natsStatus s) {
   std::fprintf(stderr, "nats_probe: %s: %s (%s)\n", what, natsStatus_GetText(s), nats_GetLastError(nullptr));
@@ -86,7 +89,10 @@ int drain(const std::string& servers, const char* stream, const char* subjects, 
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = stream;
-  so.Config.AckPolicy = js_AckExplicit;
+  so.Config.AckPolicy = js_AckAll;  // one acknowledgement per fetched batch
+  // Fetch returns when its batch is full or at its expiry: a batch above what the consumer may
+  // leave unacknowledged (1000 by default) would always wait for the expiry.
+  so.Config.MaxAckPending = 4 * kFetch;
   so.Config.DeliverPolicy = js_DeliverAll;
   natsSubscription* sub = nullptr;
   jsErrCode code{};
@@ -100,13 +106,13 @@ int drain(const std::string& servers, const char* stream, const char* subjects, 
   auto last = std::chrono::steady_clock::now();
   for (;;) {
     natsMsgList list{};
-    s = natsSubscription_Fetch(&list, sub, 1024, 500, &code);
+    s = natsSubscription_Fetch(&list, sub, kFetch, 1000, &code);
     if (s == NATS_OK) {
       for (int i = 0; i < list.Count; ++i) {
         std::fwrite(natsMsg_GetData(list.Msgs[i]), 1, static_cast<std::size_t>(natsMsg_GetDataLength(list.Msgs[i])), out);
         std::fputc('\n', out);
-        natsMsg_Ack(list.Msgs[i], nullptr);
       }
+      if (list.Count > 0) natsMsg_Ack(list.Msgs[list.Count - 1], nullptr);
       messages += list.Count;
       natsMsgList_Destroy(&list);
       last = std::chrono::steady_clock::now();

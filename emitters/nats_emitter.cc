@@ -300,6 +300,13 @@ class NatsEmitter final : public QueuedEmitter {
   }
 
   SendResult send(std::span<const QueuedEvent> batch) override {
+    // A batch sent again after a Retry is the same batch in the same order: its messages get
+    // the same ids, and the stream drops those it already has.
+    if (!resending_) {
+      batch_first_ = events_taken_;
+      events_taken_ += batch.size();
+    }
+    resending_ = true;  // until this batch is done
     order_by_topic(batch, events_per_message_ > 1, order_);
     for (std::size_t i = 0; i < order_.size();) {
       const QueuedEvent& first = batch[order_[i]];
@@ -311,13 +318,16 @@ class NatsEmitter final : public QueuedEmitter {
         payload = pack_;
       }
       subject_.assign(first.topic);
-      if (!publish(payload)) return SendResult::Retry;
+      if (!publish(payload, batch_first_ + i)) return SendResult::Retry;
       i += n;
     }
-    return stream_.empty() ? flush() : settle();
+    const SendResult r = stream_.empty() ? flush(batch.size()) : settle();
+    resending_ = r == SendResult::Retry;
+    return r;
   }
 
-  bool publish(std::string_view payload) {
+  /// Publishes one message; `event` numbers its first event among all this emitter took.
+  bool publish(std::string_view payload, std::uint64_t event) {
     if (stream_.empty()) {
       const natsStatus s = natsConnection_Publish(conn_.get(), subject_.c_str(), payload.data(),
                                                   static_cast<int>(payload.size()));
@@ -327,7 +337,7 @@ class NatsEmitter final : public QueuedEmitter {
     natsMsg* msg = nullptr;
     if (natsMsg_Create(&msg, subject_.c_str(), nullptr, payload.data(), static_cast<int>(payload.size())) != NATS_OK)
       throw std::bad_alloc();
-    msg_id_ = msg_id_prefix_ + "-" + std::to_string(++messages_);
+    msg_id_ = msg_id_prefix_ + "-" + std::to_string(event + 1);
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MsgId = msg_id_.c_str();  // set as the message's header: a resend carries it
@@ -349,20 +359,21 @@ class NatsEmitter final : public QueuedEmitter {
         std::this_thread::sleep_for(10ms);
         continue;
       }
-      const std::size_t events = events_in(msg);
-      natsMsg_Destroy(msg);
-      count_dropped(events);
+      natsMsg_Destroy(msg);  // the batch goes again after reconnecting, this one with it
       return lost(s, "JetStream publish");
     }
   }
 
   /// Core NATS: the batch is out once the server answered a PING after it.
-  SendResult flush() {
+  SendResult flush(std::size_t events) {
     for (;;) {
       const natsStatus s = natsConnection_FlushTimeout(conn_.get(), ack_timeout_ms_);
       if (s == NATS_OK) return SendResult::Ok;
       // Reconnecting: the library holds the batch in its buffer and sends it once back.
-      if (shutdown_overdue()) return SendResult::Ok;
+      if (shutdown_overdue()) {
+        count_dropped(events);
+        return SendResult::Ok;
+      }
       if (natsConnection_Status(conn_.get()) == NATS_CONN_STATUS_CLOSED) {
         lost(s, "flush");
         return SendResult::Retry;
@@ -389,6 +400,7 @@ class NatsEmitter final : public QueuedEmitter {
         std::lock_guard lock(failed_mutex_);
         again.swap(failed_);
       }
+      count_dropped(refused_events_.exchange(0));
       if (complete == NATS_OK && again.empty()) break;
       const auto now = std::chrono::steady_clock::now();
       if (const std::int64_t p = pending_.load(); p < last_pending) {
@@ -439,6 +451,17 @@ class NatsEmitter final : public QueuedEmitter {
     auto* self = static_cast<NatsEmitter*>(closure);
     self->pending_.fetch_sub(1);
     if (ack != nullptr || err == nullptr) {
+      natsMsg_Destroy(msg);
+      return;
+    }
+    // A JetStream error reply (ErrCode: the stream is full, or not the one expected) stays so:
+    // counted as refused. No responders (no leader yet) or a timeout passes: published again.
+    if (err->ErrCode != 0) {
+      if (self->refusals_.allow())
+        log::error(self->component(), "JetStream refused a message: {} (error {}); counted as "
+                   "dropped ({} more refusals).", err->ErrText != nullptr ? err->ErrText : "",
+                   static_cast<int>(err->ErrCode), self->refusals_.suppressed());
+      self->refused_events_.fetch_add(self->events_in(msg));
       natsMsg_Destroy(msg);
       return;
     }
@@ -514,7 +537,9 @@ class NatsEmitter final : public QueuedEmitter {
   std::unique_ptr<jsCtx, JsFree> js_;
   std::vector<std::uint32_t> order_;
   std::string pack_, subject_, msg_id_;
-  std::uint64_t messages_ = 0;       // JetStream messages published so far: the ids' last part
+  std::uint64_t events_taken_ = 0, batch_first_ = 0;  // events taken in batches; the batch's first
+  bool resending_ = false;           // the batch being sent was begun before
+  std::atomic<std::size_t> refused_events_{0};  // from on_ack, counted by the emitter's thread
   std::atomic<std::int64_t> pending_{0};  // messages awaiting their acknowledgement
   std::atomic<bool> closing_{false};
   // js_ has had an asynchronous publish: libnats 3.4 crashes asking a context that never

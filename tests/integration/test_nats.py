@@ -7,7 +7,8 @@ Usage: test_nats.py --stash53 PATH --probe PATH --pcaps DIR --workdir DIR
     itself (not libnats) receives every event `--stdout` prints, each on dns.<its qtype>.
 (2) events_per_message=10: NDJSON payloads carrying every event.
 (3) TLS with a CA made at test time and user/password auth on the same server: delivered; a
-    wrong password is refused with a clear error and the events counted as dropped.
+    wrong password is refused with a clear error and the events counted as dropped. A token;
+    an NKey and its seed file.
 (4) A 3-node JetStream cluster, the stream created by stash53 (create_stream, replicas 3):
     stash53 sends over 200,000 events; the stream's leader is killed mid-stream and restarted.
     A pull consumer (nats_probe, libnats) then reads every event exactly once (n = 1..N, no
@@ -16,19 +17,20 @@ Usage: test_nats.py --stash53 PATH --probe PATH --pcaps DIR --workdir DIR
 (5) Bad --nats URLs: exit 2, naming the option.
 Every server is stopped by PID at the end.
 """
-import argparse
+import base64
 import json
 import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
 from testlib import (Failure, build_big_pcap, emitter_counters, expected_exit, free_port,
-                     make_ca, make_server_cert, require)
+                     make_ca, make_server_cert, require, test_args)
 
 MIN_MESSAGES = 200_000
 CORE_PCAP = "sample-udp4.pcap"
@@ -211,6 +213,65 @@ def case_tls_auth(a, pcap, expected):
               f"('Authorization Violation'), {c['dropped_error']} counted as dropped")
     finally:
         server.stop()
+    server = NatsServer(a.workdir, "token", "authorization {\n  token: t0ken\n}\n").start()
+    try:
+        _, err = run_stash53(a.stash53, "-r", pcap, "--nats",
+                             f"nats://127.0.0.1:{server.port}?token=t0ken")
+        c = emitter_counters(err, "nats")
+        require(c["sent"] == len(expected), f"(3) token: counters {c}")
+        _, err = run_stash53(a.stash53, "-r", pcap, "--drain-ms", "1500", "--nats",
+                             f"nats://127.0.0.1:{server.port}")
+        c = emitter_counters(err, "nats")
+        require("Authorization" in err and c["sent"] == 0, f"(3) no token: counters {c}")
+        print(f"ok (3) a token: {len(expected)} delivered with it, refused without")
+    finally:
+        server.stop()
+
+
+def nkey_pair():
+    """A user NKey made here as the nkeys library makes one (an Ed25519 key, a prefix byte,
+    CRC-16/XMODEM, base32 without padding): the public key (U...) and the seed (SU...)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    def crc16(data):
+        crc = 0
+        for b in data:
+            crc ^= b << 8
+            for _ in range(8):
+                crc = ((crc << 1) ^ 0x1021 if crc & 0x8000 else crc << 1) & 0xffff
+        return crc
+
+    def encode(raw):
+        return base64.b32encode(raw + struct.pack("<H", crc16(raw))).decode().rstrip("=")
+    key = Ed25519PrivateKey.generate()
+    seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    user, seed_prefix = 20 << 3, 18 << 3
+    return (encode(bytes([user]) + public),
+            encode(bytes([seed_prefix | user >> 5, (user & 31) << 3]) + seed))
+
+
+def case_nkey(a, pcap, expected):
+    public, seed = nkey_pair()
+    seed_file = os.path.join(a.workdir, "user.nk")
+    with open(seed_file, "w") as f:
+        f.write(seed + "\n")
+    server = NatsServer(a.workdir, "nkey", f"authorization {{\n  users: [{{nkey: {public}}}]\n}}\n").start()
+    try:
+        _, err = run_stash53(a.stash53, "-r", pcap, "--nats",
+                             f"nats://127.0.0.1:{server.port}?nkey={public}&nkey_seed={seed_file}")
+        c = emitter_counters(err, "nats")
+        require(c["sent"] == len(expected), f"(3) NKey: counters {c}\n{err[-1500:]}")
+        other, _ = nkey_pair()
+        _, err = run_stash53(a.stash53, "-r", pcap, "--drain-ms", "1500", "--nats",
+                             f"nats://127.0.0.1:{server.port}?nkey={other}&nkey_seed={seed_file}")
+        require(emitter_counters(err, "nats")["sent"] == 0, "(3) NKey: another key was let in")
+        print(f"ok (3) an NKey (made by the test): {len(expected)} delivered, the server checking "
+              "the signature of its nonce; another key refused")
+    finally:
+        server.stop()
 
 
 def case_config_errors(a, pcap):
@@ -314,19 +375,13 @@ def case_jetstream_cluster(a):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--stash53", required=True)
-    p.add_argument("--probe", required=True)
-    p.add_argument("--pcaps", required=True)
-    p.add_argument("--workdir", required=True)
-    a = p.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    signal.alarm(240)  # every wait below is bounded; this bounds their sum
+    a = test_args(240, "--probe", "--pcaps")  # every wait below is bounded; this bounds their sum
     pcap = os.path.join(a.pcaps, CORE_PCAP)
     expected = stdout_events(a.stash53, pcap)
     try:
         case_core(a, pcap, expected)
         case_tls_auth(a, pcap, expected)
+        case_nkey(a, pcap, expected)
         case_config_errors(a, pcap)
         case_jetstream_cluster(a)
     except Failure as e:

@@ -10,15 +10,13 @@ Usage: test_redis.py --stash53 PATH --pcaps DIR --workdir DIR
     killed mid-stream and restarted, every event accounted for by the counters and the missing
     `n` values listed; (6) max_length caps the list.
 """
-import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 from testlib import (Failure, RedisServer, Resp, build_big_pcap, emitter_counters, expected_exit,
-                     free_port, require)
+                     free_port, require, test_args)
 
 # Logstash's redis input (data_type => list) takes batch_count events at a time, atomically.
 LOGSTASH_POP = ("local r = redis.call('lrange', KEYS[1], 0, ARGV[1] - 1); "
@@ -225,19 +223,8 @@ def check_outage(got, err, messages):
           f"{len(runs)} runs: {', '.join(runs[:20])}{' ...' if len(runs) > 20 else ''}")
 
 
-def on_alarm(*_):
-    raise Failure("took over 60 s")
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--stash53", required=True)
-    ap.add_argument("--pcaps", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(60)
+    a = test_args(60, "--pcaps")
     pcap = os.path.join(a.pcaps, "sample-udp4.pcap")
     port = free_port()
     server = RedisServer(port, os.path.join(a.workdir, "plain"), "--appendonly", "no")

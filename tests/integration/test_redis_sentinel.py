@@ -15,7 +15,6 @@ old master is started again, for Sentinel to turn into the new master's replica,
 server would be. Every n from 1 to N must be read (duplicates allowed: at least once), and the
 counters must account for every event.
 """
-import argparse
 import json
 import os
 import re
@@ -24,7 +23,8 @@ import subprocess
 import sys
 import threading
 import time
-from testlib import Failure, RedisServer, Resp, build_big_pcap, emitter_counters, free_port, require
+from testlib import (Failure, RedisServer, Resp, build_big_pcap, emitter_counters, free_port, require,
+                     test_args)
 
 MASTER_NAME = "mymaster"
 KEY = "dns:sentinel"
@@ -358,19 +358,8 @@ def check_failover(drain, err, messages, replica, elapsed):
     print("ok failover: every event from 1 to N read back, none lost")
 
 
-def on_alarm(*_):
-    raise Failure("took over 60 s")
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--stash53", required=True)
-    ap.add_argument("--pcaps", required=True)
-    ap.add_argument("--workdir", required=True)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(60)
+    a = test_args(60, "--pcaps")
     big = os.path.join(a.workdir, "big.pcap")
     build_big_pcap(os.path.join(a.pcaps, "sample-udp4.pcap"), big, MIN_MESSAGES)
     master = RedisServer(free_port(), os.path.join(a.workdir, "master"), *SERVER_ARGS)

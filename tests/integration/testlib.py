@@ -1,5 +1,6 @@
 """What the integration tests share: failing with a message, free loopback ports, and the
 real servers (redis-server, mosquitto) they start and stop by PID."""
+import argparse
 import json
 import os
 import re
@@ -290,3 +291,20 @@ def make_server_cert(d, ca_key, ca_crt):
     openssl("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
             "-days", "2", "-extfile", ext, "-out", crt)
     return key, crt
+
+
+def test_args(seconds, *options):
+    """The arguments of an integration test: --stash53, --workdir and `options`, all required;
+    makes the work directory and limits the test to `seconds`: past them a Failure is raised
+    wherever the test is, so that its `finally` blocks still stop its servers."""
+    ap = argparse.ArgumentParser()
+    for o in ("--stash53", "--workdir", *options):
+        ap.add_argument(o, required=True)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+
+    def on_alarm(*_):
+        raise Failure(f"took over {seconds} s")
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(seconds)
+    return a
