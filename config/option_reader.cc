@@ -1,5 +1,6 @@
 #include "config/option_reader.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -74,17 +75,27 @@ std::string OptionReader::fingerprint() const {
 }
 
 std::string redact_url(std::string_view text) {
-  const auto scheme = text.find("://");
-  if (scheme == std::string_view::npos) return std::string(text);
+  std::string out(text);
+  const auto scheme = out.find("://");
+  if (scheme == std::string::npos) return out;
   const auto start = scheme + 3;
-  const auto end = text.find_first_of("/?#", start);
-  const auto authority = text.substr(start, end == std::string_view::npos ? end : end - start);
+  const auto end = out.find_first_of("/?#", start);
+  const auto authority = out.substr(start, end == std::string::npos ? end : end - start);
   const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(text);
-  const auto colon = authority.substr(0, at).find(':');
-  if (colon == std::string_view::npos) return std::string(text);
-  return std::string(text.substr(0, start + colon + 1)) + "********" +
-         std::string(text.substr(start + at));
+  if (at != std::string::npos) {
+    if (const auto colon = authority.substr(0, at).find(':'); colon != std::string::npos)
+      out.replace(start + colon + 1, at - colon - 1, "********");
+  }
+  // Query parameters that are secrets: ?password=, ?sentinel_password=, ?token=.
+  for (auto q = out.find('?'); q != std::string::npos; q = out.find('&', q + 1)) {
+    const auto eq = out.find('=', q);
+    const auto next = std::min(out.find('&', q + 1), out.size());
+    if (eq >= next) continue;
+    const std::string_view key = std::string_view(out).substr(q + 1, eq - q - 1);
+    if (key.ends_with("password") || key == "token" || key.ends_with("_token"))
+      out.replace(eq + 1, next - eq - 1, "********");
+  }
+  return out;
 }
 
 bool OptionReader::has(const std::string& key) const {

@@ -99,7 +99,8 @@ class OptionReader {
   std::shared_ptr<FileInfo> file_ = std::make_shared<FileInfo>();  // shared with sub-readers
 };
 
-/// `text` with the password of a URL's user part replaced by "********".
+/// `text` with the password of a URL's user part, and the values of its secret query
+/// parameters (`password`, `…_password`, `token`), replaced by "********".
 [[nodiscard]] std::string redact_url(std::string_view text);
 
 template <typename T>

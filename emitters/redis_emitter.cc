@@ -130,7 +130,7 @@ class RedisEmitter final : public QueuedEmitter {
     std::string text;
     o.read("url", text, "redis://[[user]:password@]host[:port][/db][?key=...&data_type=list]");
     if (text.empty()) return spec;
-    const std::string shown = redact_query(config::redact_url(text));
+    const std::string shown = config::redact_url(text);
     o.show("url", shown);
     const Url u = parse_url(text, o, "url");
     if (u.scheme != "redis") o.fail("url", "expected a redis:// URL, got '" + shown + "'");
@@ -181,17 +181,6 @@ class RedisEmitter final : public QueuedEmitter {
                                     "), or a WAIT that times out looks like a lost connection");
     wait_replicas_text_ = std::to_string(wait_replicas_);
     wait_timeout_text_ = std::to_string(wait_timeout_ms_);
-  }
-
-  /// `url` with the values of its `...password=` query parameters (sentinel_password) masked.
-  static std::string redact_query(std::string url) {
-    for (auto at = url.find('?'); at != std::string::npos; at = url.find('&', at + 1)) {
-      const auto eq = url.find('=', at);
-      const auto end = std::min(url.find('&', at + 1), url.size());
-      if (eq < end && std::string_view(url).substr(at + 1, eq - at - 1).ends_with("password"))
-        url.replace(eq + 1, end - eq - 1, "********");
-    }
-    return url;
   }
 
   std::string destination() const override {

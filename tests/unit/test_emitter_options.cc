@@ -126,4 +126,14 @@ BOOST_AUTO_TEST_CASE(urls_of_the_emitter_flags) {
                  .find("port must be 1..65535") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(urls_are_shown_without_their_secrets) {
+  BOOST_TEST(config::redact_url("redis://u:p%40ss@h:1/2?key=k") == "redis://u:********@h:1/2?key=k");
+  BOOST_TEST(config::redact_url("redis://h?sentinels=a:1,b:2&sentinel_password=s&master_name=m") ==
+             "redis://h?sentinels=a:1,b:2&sentinel_password=********&master_name=m");
+  BOOST_TEST(config::redact_url("nats://h1:1,h2:2?token=t&stream=S") ==
+             "nats://h1:1,h2:2?token=********&stream=S");
+  BOOST_TEST(config::redact_url("tcp://h:1?password_file=/etc/p") == "tcp://h:1?password_file=/etc/p");
+  BOOST_TEST(config::redact_url("not a url") == "not a url");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
