@@ -20,6 +20,7 @@ Every server is stopped by PID at the end.
 import base64
 import json
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -301,6 +302,8 @@ def case_jetstream_cluster(a):
     big = os.path.join(a.workdir, "big.pcap")
     total = build_big_pcap(os.path.join(a.pcaps, CORE_PCAP), big, MIN_MESSAGES)
     names = ["n1", "n2", "n3"]
+    for n in names:  # a stream left by an earlier run would hold its events too
+        shutil.rmtree(os.path.join(a.workdir, "js-" + n), ignore_errors=True)
     routes = {n: free_port() for n in names}
     nodes = []
     for n in names:
