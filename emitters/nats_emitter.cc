@@ -144,27 +144,15 @@ class NatsEmitter final : public QueuedEmitter {
     o.read("url", text, "nats://[user:password@]host:4222[,host:port...]?subject=dns.{qtype}&stream=DNS");
     if (text.empty()) return spec;
     o.show("url", config::redact_url(text));
-    // The hosts after the first, each host[:port]; parse_url reads the rest.
-    const auto scheme_end = text.find("://");
-    const auto authority_end = text.find_first_of("/?", scheme_end == std::string::npos ? 0 : scheme_end + 3);
-    const std::string authority = text.substr(0, authority_end);
-    std::vector<std::string> hosts = split_list(authority.substr(scheme_end == std::string::npos ? 0 : scheme_end + 3));
-    const std::string rest = authority_end == std::string::npos ? "" : text.substr(authority_end);
-    const std::string scheme = scheme_end == std::string::npos ? "" : text.substr(0, scheme_end);
-    if (hosts.empty()) o.fail("url", "bad URL '" + config::redact_url(text) + "': no host");
-    const Url u = parse_url(scheme + "://" + hosts[0] + rest, o, "url");
+    const Url u = parse_url(text, o, "url", true);
     if (u.scheme != "nats" && u.scheme != "tls")
       o.fail("url", "expected a nats:// or tls:// URL, got '" + config::redact_url(text) + "'");
-    const auto server = [&](const std::string& host, int port) {
-      const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-      return u.scheme + "://" + h + ":" + std::to_string(port != 0 ? port : 4222);
-    };
-    std::string servers = server(u.host, u.port);
-    for (std::size_t i = 1; i < hosts.size(); ++i) {
-      const Url h = parse_url(u.scheme + "://" + hosts[i], o, "url");
-      servers += "," + server(h.host, h.port);
+    std::string servers;
+    for (HostPort h : u.more_hosts) {
+      if (h.port == 0) h.port = 4222;
+      servers += "," + u.scheme + "://" + h.text();
     }
-    o.set("servers", servers);
+    o.set("servers", u.scheme + "://" + HostPort{u.host, u.port != 0 ? u.port : 4222}.text() + servers);
     if (u.has_user && !u.has_password)
       o.fail("url", "a user needs a password: nats://user:password@host (or ?token=...)");
     if (!u.user.empty()) o.set("user", u.user);

@@ -32,14 +32,7 @@ struct ContextFree {
 };
 using Context = std::unique_ptr<redisContext, ContextFree>;
 
-struct Address {
-  std::string host;
-  int port = 0;
-  std::string text() const {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-           std::to_string(port);
-  }
-};
+using Address = HostPort;
 
 /// Why connecting failed, for one log line; `config` when Redis refused a password, a database
 /// or a command: a configuration problem, logged as an error, not a passing outage.
@@ -54,27 +47,12 @@ std::vector<Address> parse_sentinels(const std::vector<std::string>& items,
   std::vector<Address> out;
   for (const std::string& item : items) {
     std::string_view rest = item;
-    while (true) {
+    for (;;) {
       const auto comma = rest.find(',');
       std::string_view entry = rest.substr(0, comma);
       while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
       while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
-      const auto bad = [&](std::string_view why) {
-        o.fail("sentinels", "entry '" + std::string(entry) + "' " + std::string(why) +
-                                "; expected host:port[,host:port...], e.g. 127.0.0.1:26379");
-      };
-      const auto colon = entry.rfind(':');
-      if (colon == std::string_view::npos || colon + 1 == entry.size()) bad("has no port number");
-      Address a;
-      a.host = entry.substr(0, colon);
-      if (a.host.size() > 2 && a.host.front() == '[' && a.host.back() == ']')
-        a.host = a.host.substr(1, a.host.size() - 2);
-      const std::string_view port = entry.substr(colon + 1);
-      const auto r = std::from_chars(port.data(), port.data() + port.size(), a.port);
-      if (r.ptr != port.data() + port.size() || a.port < 1 || a.port > 65535)
-        bad("has a bad port number (1..65535)");
-      if (a.host.empty() || a.host.find_first_of("[]") != std::string::npos) bad("has no host");
-      out.push_back(std::move(a));
+      out.push_back(parse_host_port(entry, o, "sentinels", true));
       if (comma == std::string_view::npos) break;
       rest = rest.substr(comma + 1);
     }

@@ -23,7 +23,8 @@ bool percent_decode(std::string_view in, std::string& out) {
 
 }  // namespace
 
-Url parse_url(std::string_view text, const config::OptionReader& where, const std::string& key) {
+Url parse_url(std::string_view text, const config::OptionReader& where, const std::string& key,
+              bool many_hosts) {
   auto bad = [&](const std::string& why) { where.fail(key, "bad URL '" + config::redact_url(text) + "': " + why); };
   Url u;
   const auto scheme_end = text.find("://");
@@ -51,26 +52,18 @@ Url parse_url(std::string_view text, const config::OptionReader& where, const st
       if (!percent_decode(userinfo.substr(colon + 1), u.password)) bad("bad %-escape in the password");
     }
   }
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {  // [v6]:port
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) bad("unclosed '[' in the host");
-    u.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') bad("expected ':' after ']'");
-      port = authority.substr(close + 2);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    u.host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  std::vector<HostPort> hosts;
+  for (std::size_t at = 0; at <= authority.size();) {
+    const auto comma = authority.find(',', at);
+    const auto part = authority.substr(at, comma == std::string_view::npos ? comma : comma - at);
+    hosts.push_back(parse_host_port(part, where, key));
+    if (comma == std::string_view::npos) break;
+    at = comma + 1;
   }
-  if (u.host.empty()) bad("no host");
-  if (!port.empty()) {
-    const auto r = std::from_chars(port.data(), port.data() + port.size(), u.port);
-    if (r.ptr != port.data() + port.size() || u.port < 1 || u.port > 65535)
-      bad("port must be 1..65535");
-  }
+  if (hosts.size() > 1 && !many_hosts) bad("one host only");
+  u.host = hosts[0].host;
+  u.port = hosts[0].port;
+  u.more_hosts.assign(hosts.begin() + 1, hosts.end());
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view item = query.substr(0, amp);
@@ -83,6 +76,45 @@ Url parse_url(std::string_view text, const config::OptionReader& where, const st
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
   }
   return u;
+}
+
+std::string HostPort::text() const {
+  return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+HostPort parse_host_port(std::string_view text, const config::OptionReader& where,
+                         const std::string& key, bool need_port) {
+  const auto bad = [&](const std::string& why) {
+    where.fail(key, "'" + std::string(text) + "': " + why + "; expected host:port");
+  };
+  HostPort h;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {  // [v6]:port
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) bad("unclosed '['");
+    h.host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') bad("expected ':' after ']'");
+      port = text.substr(close + 2);
+      if (port.empty()) bad("no port after ':'");
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    h.host = text.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = text.substr(colon + 1);
+      if (port.empty()) bad("no port after ':'");
+    }
+  }
+  if (h.host.empty()) bad("no host");
+  if (!port.empty()) {
+    const auto r = std::from_chars(port.data(), port.data() + port.size(), h.port);
+    if (r.ptr != port.data() + port.size() || h.port < 1 || h.port > 65535)
+      bad("port must be 1..65535");
+  } else if (need_port) {
+    bad("no port number");
+  }
+  return h;
 }
 
 }  // namespace stash53::emitters

@@ -124,6 +124,17 @@ BOOST_AUTO_TEST_CASE(urls_of_the_emitter_flags) {
                  .find("expected scheme://host") != std::string::npos);
   BOOST_TEST(error_of([&] { (void)emitters::parse_url("tcp://host:99999", where, "url"); })
                  .find("port must be 1..65535") != std::string::npos);
+  const auto cluster = emitters::parse_url("nats://u:p@h1:4222,[::1]:4223,h3?stream=S", where, "url", true);
+  BOOST_TEST(cluster.host == "h1");
+  BOOST_TEST(cluster.port == 4222);
+  BOOST_TEST_REQUIRE(cluster.more_hosts.size() == 2u);
+  BOOST_TEST(cluster.more_hosts[0].text() == "[::1]:4223");
+  BOOST_TEST(cluster.more_hosts[1].host == "h3");
+  BOOST_TEST(cluster.more_hosts[1].port == 0);
+  BOOST_TEST(error_of([&] { (void)emitters::parse_url("redis://h1:1,h2:2", where, "url"); })
+                 .find("one host only") != std::string::npos);
+  BOOST_TEST(error_of([&] { (void)emitters::parse_host_port("10.0.0.1", where, "sentinels", true); })
+                 .find("no port number") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(urls_are_shown_without_their_secrets) {
