@@ -13,7 +13,7 @@
 #
 # Env:   SECTIONS     which sections, of "file live emitters scaling" (the default: all)
 #        STASH53      the binary (default build/stash53 of this checkout); the emitter section
-#                     also needs zmq_ceiling and mqtt_ceiling of bench/ built next to it
+#                     also needs zmq_ceiling, mqtt_ceiling and nats_probe of bench/ built next to it
 #        PCAP_FLOOR   bench/pcap_floor.c built (default pcap_floor next to STASH53; built with
 #                     cc -O2 -lpcap into a temporary directory if missing)
 #        TSHARK_PACKETS  tshark reads only the first N packets (default 100000): at 10-60 k
@@ -24,6 +24,7 @@
 #        EMITTER_PACKETS  the first N packets of CAPTURE for Redis and ZeroMQ (default 1000000)
 #        MQTT_PACKETS the first N packets for MQTT (default 100000: some 12 k QoS 1 messages/s
 #                     of 1 KB here)
+#        NATS_PACKETS the first N packets for NATS JetStream (default 200000)
 #        SECTION_TIMEOUT  seconds live.sh or one emitter script may take (default 900)
 #
 # Sections:
@@ -46,7 +47,9 @@
 #            emitter end to end (events counted at the server: LLEN, the subscriber's count)
 #            against the server's own ceiling in the same run, with messages of the events'
 #            average JSON size: redis-benchmark RPUSH -P 256, a bare XPUB send loop
-#            (zmq_ceiling), a bare Paho publisher (mqtt_ceiling) at QoS 0 and 1.
+#            (zmq_ceiling), a bare Paho publisher (mqtt_ceiling) at QoS 0 and 1; and, with
+#            nats-server installed, bench_nats.sh (JetStream, 1 and 3 replicas, against a bare
+#            libnats publisher, nats_probe) on NATS_PACKETS (200000).
 #  scaling   stash53's pipeline threads (`--workers N`, capture.workers): row (e)'s command
 #            line with --workers 1 and with --workers 2, RUNS interleaved rounds (1, 2, 1, 2,
 #            ...), medians of messages per wall-second and per CPU-second and of peak RSS, as in
@@ -73,8 +76,9 @@ sections=" ${SECTIONS:-file live emitters scaling} "
 live_secs=${LIVE_SECONDS:-10} live_runs=${LIVE_RUNS:-1}
 emitter_runs=${EMITTER_RUNS:-$runs}
 emitter_packets=${EMITTER_PACKETS:-1000000} mqtt_packets=${MQTT_PACKETS:-100000}
+nats_packets=${NATS_PACKETS:-200000}
 for v in "$tshark_packets" "$limit" "$section_limit" "$live_secs" "$live_runs" "$emitter_runs" \
-    "$emitter_packets" "$mqtt_packets"; do
+    "$emitter_packets" "$mqtt_packets" "$nats_packets"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "$v: the settings are positive integers" >&2; exit 2; }
 done
 for s in $sections; do
@@ -285,6 +289,11 @@ if want emitters; then
     echo "### MQTT (first $mqtt_packets packets)"
     echo
     run_script mqtt "$repo/bench/bench_mqtt.sh" "$build" "$mqtt_cut" "$emitter_runs"
+    if command -v nats-server >/dev/null; then
+        echo "### NATS JetStream, 3-node cluster (first $nats_packets packets)"
+        echo
+        run_script nats "$repo/bench/bench_nats.sh" "$build" "$(cut_of "$nats_packets")" "$emitter_runs"
+    fi
 fi
 
 # ---------------------------------------------------------------------------------------------
