@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 
+#include "common/host_name.h"
 #include "common/log.h"
 #include "emitters/queued_emitter.h"
 #include "emitters/url.h"
@@ -20,10 +21,8 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 std::string default_client_id() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return "stash53-" + std::string(host[0] != '\0' ? host : "host") + "-" +
-         std::to_string(::getpid());
+  const std::string host = host_name();
+  return "stash53-" + (host.empty() ? "host" : host) + "-" + std::to_string(::getpid());
 }
 
 class MqttEmitter final : public QueuedEmitter {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/host_name.h"
 #include "common/log.h"
 #include "emitters/queued_emitter.h"
 #include "emitters/url.h"
@@ -28,23 +29,6 @@ namespace stash53::emitters {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string host_name() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "host";
-  return host;
-}
-
-/// Splits "a,b,c" (no empty parts).
-std::vector<std::string> split_list(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    const auto comma = s.find(',');
-    if (const auto part = s.substr(0, comma); !part.empty()) out.emplace_back(part);
-    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-  }
-  return out;
-}
 
 struct ConnectionFree {
   void operator()(natsConnection* c) const noexcept { natsConnection_Destroy(c); }
@@ -61,9 +45,10 @@ class NatsEmitter final : public QueuedEmitter {
   explicit NatsEmitter(const EmitterSpec& spec)
       : QueuedEmitter(apply_url(spec), "subject", "dns.{qtype}") {
     auto& o = *spec.options;
-    std::string servers = "nats://127.0.0.1:4222";
-    o.read("servers", servers, "nats://host:port, comma-separated for a cluster");
-    servers_ = split_list(servers);
+    std::vector<std::string> servers{"nats://127.0.0.1:4222"};
+    o.read_list("servers", servers, "nats://host:port entries, comma-separated or a list");
+    for (const auto& item : servers)
+      for (auto& s : split_list(item)) servers_.push_back(std::move(s));
     if (servers_.empty()) o.fail("servers", "expected at least one nats://host:port");
     for (const auto& s : servers_) {
       const Url u = parse_url(s, o, "servers");
@@ -101,9 +86,10 @@ class NatsEmitter final : public QueuedEmitter {
     // The stream, when stash53 creates it (off by default: streams are usually the
     // operator's, with their own limits and placement).
     o.read("create_stream", create_stream_, "true or false");
-    std::string subjects;
-    o.read("stream_subjects", subjects, "the stream's subjects, comma-separated");
-    stream_subjects_ = split_list(subjects);
+    std::vector<std::string> subjects;
+    o.read_list("stream_subjects", subjects, "the stream's subjects, comma-separated or a list");
+    for (const auto& item : subjects)
+      for (auto& s : split_list(item)) stream_subjects_.push_back(std::move(s));
     o.read_range("stream_replicas", stream_replicas_, 1, 5);
     o.read_range("stream_max_age_s", stream_max_age_s_, 0, 100LL * 365 * 86400);
     o.read_range("stream_max_bytes", stream_max_bytes_, -1, 1LL << 50);
@@ -115,8 +101,8 @@ class NatsEmitter final : public QueuedEmitter {
     if (stream_subjects_.empty()) stream_subjects_.push_back(subject_wildcard(topic_text()));
     // Within one process the same message keeps its id across resends; a restart starts a
     // new run, so its first events are never taken for the last run's.
-    if (msg_id_prefix_.empty())
-      msg_id_prefix_ = host_name() + "-" + std::to_string(wall_ns() / 1'000'000);
+    if (const std::string host = host_name(); msg_id_prefix_.empty())
+      msg_id_prefix_ = (host.empty() ? "host" : host) + "-" + std::to_string(wall_ns() / 1'000'000);
   }
 
   ~NatsEmitter() override { stop(0ms); }  // the thread must end before the connection goes
@@ -171,22 +157,9 @@ class NatsEmitter final : public QueuedEmitter {
   /// The subjects a created stream takes by default: the template's fixed first tokens, then
   /// everything ("dns.{nsid}.{qtype}" → "dns.>"), since a rendered value may hold dots.
   static std::string subject_wildcard(const std::string& subject) {
-    std::string out;
-    for (const auto& token : split_list_dots(subject)) {
-      if (token.find('{') != std::string::npos) break;
-      out += token + ".";
-    }
-    return out + ">";
-  }
-  static std::vector<std::string> split_list_dots(std::string_view s) {
-    std::vector<std::string> out;
-    for (std::size_t start = 0; start <= s.size();) {
-      const auto dot = s.find('.', start);
-      out.emplace_back(s.substr(start, dot == std::string_view::npos ? s.npos : dot - start));
-      if (dot == std::string_view::npos) break;
-      start = dot + 1;
-    }
-    return out;
+    const auto fixed = subject.substr(0, subject.find('{'));
+    const auto dot = fixed.rfind('.');
+    return (dot == std::string::npos ? "" : fixed.substr(0, dot + 1)) + ">";
   }
 
   std::string destination() const override {
@@ -208,7 +181,7 @@ class NatsEmitter final : public QueuedEmitter {
   bool connect() override {
     natsOptions* raw = nullptr;
     if (natsOptions_Create(&raw) != NATS_OK) throw std::bad_alloc();
-    options_.reset(raw);
+    const std::unique_ptr<natsOptions, OptionsFree> options(raw);  // the connection keeps a copy
     natsOptions* o = raw;
     std::vector<const char*> urls;
     for (const auto& s : servers_) urls.push_back(s.c_str());
@@ -520,7 +493,6 @@ class NatsEmitter final : public QueuedEmitter {
   int stream_replicas_ = 1;
   long long stream_max_age_s_ = 0, stream_max_bytes_ = -1, stream_duplicate_window_s_ = 0;
 
-  std::unique_ptr<natsOptions, OptionsFree> options_;
   std::unique_ptr<natsConnection, ConnectionFree> conn_;
   std::unique_ptr<jsCtx, JsFree> js_;
   std::vector<std::uint32_t> order_;

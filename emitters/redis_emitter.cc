@@ -45,18 +45,9 @@ struct Problem {
 std::vector<Address> parse_sentinels(const std::vector<std::string>& items,
                                      const config::OptionReader& o) {
   std::vector<Address> out;
-  for (const std::string& item : items) {
-    std::string_view rest = item;
-    for (;;) {
-      const auto comma = rest.find(',');
-      std::string_view entry = rest.substr(0, comma);
-      while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
-      while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+  for (const std::string& item : items)
+    for (const std::string& entry : split_list(item))
       out.push_back(parse_host_port(entry, o, "sentinels", true));
-      if (comma == std::string_view::npos) break;
-      rest = rest.substr(comma + 1);
-    }
-  }
   return out;
 }
 

@@ -32,6 +32,10 @@ struct Url {
 [[nodiscard]] Url parse_url(std::string_view text, const config::OptionReader& where,
                             const std::string& key, bool many_hosts = false);
 
+/// The parts of a comma-separated list ("a, b,c"), spaces around them trimmed, empty ones left
+/// out.
+[[nodiscard]] std::vector<std::string> split_list(std::string_view text);
+
 /// "host[:port]" or "[v6][:port]"; throws config::ConfigError naming `key` of `where` when
 /// malformed, or when `need_port` and it has none.
 [[nodiscard]] HostPort parse_host_port(std::string_view text, const config::OptionReader& where,

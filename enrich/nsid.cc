@@ -1,8 +1,7 @@
 // `nsid`: the sensor's label (option `label`, default the host name), so events from many
 // sensors can be told apart. Not the EDNS NSID option (that is `edns.nsid`; see server_id).
-#include <unistd.h>
 
-#include <climits>
+#include "common/host_name.h"
 
 #include "enrich/enricher.h"
 #include "event/fields.h"
@@ -17,8 +16,7 @@ const event::ValueField kNsid("nsid", event::FieldType::String, event::rank::kSe
 class NsidEnricher final : public Enricher {
  public:
   explicit NsidEnricher(const EnricherSpec& spec) {
-    char host[HOST_NAME_MAX + 1] = {};
-    if (gethostname(host, sizeof host - 1) == 0) label_ = host;
+    label_ = host_name();
     spec.options->read("label", label_, "a string (the sensor's name)");
     if (label_.empty()) spec.options->fail("label", "must not be empty");
   }

@@ -133,6 +133,8 @@ BOOST_AUTO_TEST_CASE(urls_of_the_emitter_flags) {
   BOOST_TEST(cluster.more_hosts[1].port == 0);
   BOOST_TEST(error_of([&] { (void)emitters::parse_url("redis://h1:1,h2:2", where, "url"); })
                  .find("one host only") != std::string::npos);
+  BOOST_TEST((emitters::split_list(" a:1, b:2,,c ") == std::vector<std::string>{"a:1", "b:2", "c"}));
+  BOOST_TEST(emitters::split_list("").empty());
   BOOST_TEST(error_of([&] { (void)emitters::parse_host_port("10.0.0.1", where, "sentinels", true); })
                  .find("no port number") != std::string::npos);
 }
